@@ -1,0 +1,58 @@
+package testenv
+
+import (
+	"context"
+	"net"
+	"os"
+	"os/exec"
+	"testing"
+	"time"
+)
+
+// InCI reports whether the tests run in CI, where a missing part is a failure.
+func InCI() bool {
+	v := os.Getenv("CI")
+	return v != "" && v != "false" && v != "0"
+}
+
+// Require stops the test when ok is false: it fails in CI and skips elsewhere,
+// printing what is missing and how to provide it.
+func Require(t testing.TB, ok bool, what, fix string) {
+	t.Helper()
+	if ok {
+		return
+	}
+	if InCI() {
+		t.Fatalf("%s is missing, and CI skips nothing: %s", what, fix)
+	}
+	t.Skipf("skipping: %s is missing; %s", what, fix)
+}
+
+// LookPath returns the path of a program the test needs, or stops the test.
+func LookPath(t testing.TB, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	Require(t, err == nil, "the program "+name, "run `make setup` (hack/setup.sh) to install it")
+	return p
+}
+
+// DockerHost returns the Docker engine's address once the engine answers, or stops the test.
+func DockerHost(t testing.TB) string {
+	t.Helper()
+	host := os.Getenv("DOCKER_HOST")
+	sock := "/var/run/docker.sock"
+	if host == "" {
+		host = "unix://" + sock
+	} else if len(host) > 7 && host[:7] == "unix://" {
+		sock = host[7:]
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "unix", sock)
+	if err == nil {
+		c.Close()
+	}
+	Require(t, err == nil, "a Docker engine at "+host, "run `make setup` (hack/setup.sh) to install and start dockerd")
+	return host
+}
