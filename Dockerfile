@@ -1,0 +1,26 @@
+# The action image: one static binary on scratch, plus the CA bundle for TLS to registries.
+# GitHub runs Docker actions as root (the workspace, the file-command files and the Docker
+# socket all belong to the runner), so the default "action" stage keeps the root user; the
+# "cli" stage is the same image running as an unprivileged user, for use outside Actions.
+ARG GO_VERSION=1.26
+
+FROM golang:${GO_VERSION}-bookworm AS build
+WORKDIR /src
+ENV CGO_ENABLED=0 GOFLAGS=-trimpath
+COPY go.mod go.sum ./
+RUN --mount=type=cache,target=/go/pkg/mod go mod download
+COPY . .
+ARG VERSION=dev
+ARG COMMIT=unknown
+RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
+    go build -ldflags "-s -w -X github.com/deploy-action/deploy-action/internal/cli.version=${VERSION} -X github.com/deploy-action/deploy-action/internal/cli.commit=${COMMIT}" \
+      -o /out/deploy-action ./cmd/deploy-action
+
+FROM scratch AS cli
+COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
+COPY --from=build /out/deploy-action /usr/local/bin/deploy-action
+USER 65532:65532
+ENTRYPOINT ["/usr/local/bin/deploy-action"]
+
+FROM cli AS action
+USER 0:0

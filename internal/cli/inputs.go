@@ -1,0 +1,172 @@
+package cli
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/pflag"
+)
+
+// input is one setting that is both a CLI flag and an action input, under the
+// same name. action.yml is checked against this table by a test, so the two
+// faces cannot drift apart.
+type input struct {
+	name    string
+	group   string // the stage it configures, for action.yml and --help
+	usage   string
+	def     string // the default, as text (as action.yml states it)
+	kind    kind
+	secret  bool
+	actions string // the default inside GitHub Actions, when it differs (e.g. ${{ github.token }})
+}
+
+type kind int
+
+const (
+	kindString kind = iota
+	kindBool
+	kindList  // newline- or comma-separated
+	kindLines // newline-separated only (values may hold commas: KEY=VALUE pairs)
+)
+
+var inputs = []input{
+	{name: "stages", group: "run", def: "build,push", kind: kindList, usage: "stages to run, in pipeline order: build, push"},
+	{name: "from", group: "run", usage: "image to use when the build stage does not run: oci:DIR, tarball:FILE or docker:NAME"},
+	{name: "output", group: "run", usage: "write the built image to this OCI layout directory"},
+	{name: "docker-host", group: "run", usage: "Docker engine address (default: DOCKER_HOST, else unix:///var/run/docker.sock)"},
+
+	{name: "context", group: "build", def: ".", usage: "build context directory for a Dockerfile build"},
+	{name: "dockerfile", group: "build", usage: "path to the Dockerfile (default: <context>/Dockerfile)"},
+	{name: "target", group: "build", usage: "Dockerfile stage to build"},
+	{name: "build-args", group: "build", kind: kindLines, usage: "build arguments, KEY=VALUE, one per line"},
+	{name: "labels", group: "build", kind: kindLines, usage: "extra image labels, KEY=VALUE, one per line"},
+	{name: "no-cache", group: "build", kind: kindBool, def: "false", usage: "build without the build cache"},
+	{name: "base", group: "build", usage: "daemonless build: base image (scratch, a registry reference, oci:DIR or tarball:FILE)"},
+	{name: "layers", group: "build", kind: kindLines, usage: "daemonless build: layers to add, SOURCE:TARGET[,mode=0755][,owner=UID:GID], one per line"},
+	{name: "entrypoint", group: "build", kind: kindLines, usage: "daemonless build: entrypoint, one argument per line"},
+	{name: "cmd", group: "build", kind: kindLines, usage: "daemonless build: command, one argument per line"},
+	{name: "workdir", group: "build", usage: "daemonless build: working directory"},
+	{name: "env", group: "build", kind: kindLines, usage: "daemonless build: environment, KEY=VALUE, one per line"},
+	{name: "user", group: "build", usage: "daemonless build: user to run as (UID[:GID] or name)"},
+	{name: "ports", group: "build", kind: kindList, usage: "daemonless build: exposed ports, e.g. 8000 or 8000/tcp"},
+
+	{name: "version", group: "tag", usage: "release version, for the \"version\" tag policy and the version label (the seed's <namespace>/<name>:<version>)"},
+	{name: "tags", group: "tag", def: "auto", kind: kindList, usage: "tag policies: auto, version, latest, run, sha, semver, branch, pr"},
+	{name: "raw-tags", group: "tag", kind: kindList, usage: "extra tags, used as they are"},
+	{name: "title", group: "tag", usage: "image title label (default: the repository name)"},
+
+	{name: "images", group: "push", kind: kindList, usage: "repositories to push to, e.g. docker.io/<namespace>/<name>, ghcr.io/<owner>/<name>"},
+	{name: "username", group: "push", usage: "registry username"},
+	{name: "password", group: "push", secret: true, usage: "registry password or access token (masked)"},
+	{name: "registry", group: "push", usage: "registry the username and password are for (default: the first image's)"},
+	{name: "github-token", group: "push", secret: true, actions: "${{ github.token }}", usage: "token for ghcr.io pushes (masked)"},
+	{name: "registry-ca", group: "push", usage: "PEM file of an extra CA to trust for registries with private TLS"},
+	{name: "insecure-registries", group: "push", kind: kindList, usage: "registries to reach over plain HTTP (loopback ones always may)"},
+}
+
+func lookupInput(name string) input {
+	for _, in := range inputs {
+		if in.name == name {
+			return in
+		}
+	}
+	panic("unknown input " + name)
+}
+
+// listValue is a pflag.Value that collects items from repeated flags and from
+// multi-line action inputs.
+type listValue struct {
+	items []string
+	comma bool
+	set   bool
+}
+
+func (l *listValue) Set(v string) error {
+	if !l.set {
+		l.items, l.set = nil, true // the first explicit value replaces the default
+	}
+	sep := func(r rune) bool { return r == '\n' || (l.comma && r == ',') }
+	for _, f := range strings.FieldsFunc(v, sep) {
+		if f = strings.TrimSpace(f); f != "" {
+			l.items = append(l.items, f)
+		}
+	}
+	return nil
+}
+func (l *listValue) String() string { return strings.Join(l.items, ",") }
+func (l *listValue) Type() string   { return "list" }
+
+// values holds the flags of one command.
+type values struct {
+	fs      *pflag.FlagSet
+	strings map[string]*string
+	bools   map[string]*bool
+	lists   map[string]*listValue
+}
+
+// addInputs registers the named inputs as flags.
+func addInputs(fs *pflag.FlagSet, names ...string) *values {
+	v := &values{fs: fs, strings: map[string]*string{}, bools: map[string]*bool{}, lists: map[string]*listValue{}}
+	for _, n := range names {
+		in := lookupInput(n)
+		switch in.kind {
+		case kindString:
+			v.strings[n] = fs.String(n, in.def, in.usage)
+		case kindBool:
+			b, _ := strconv.ParseBool(in.def)
+			v.bools[n] = fs.Bool(n, b, in.usage)
+		case kindList, kindLines:
+			l := &listValue{comma: in.kind == kindList}
+			if in.def != "" {
+				_ = l.Set(in.def)
+				l.set = false
+			}
+			v.lists[n] = l
+			fs.Var(l, n, in.usage)
+		}
+	}
+	return v
+}
+
+// fromActions fills every flag the command line did not set from its action
+// input (INPUT_<NAME>), so `deploy-action run` inside the action reads the
+// workflow's `with:` block and a terminal run reads only its flags.
+func (v *values) fromActions(getInput func(string) string) error {
+	var err error
+	v.fs.VisitAll(func(f *pflag.Flag) {
+		if err != nil || f.Changed {
+			return
+		}
+		val := getInput(f.Name)
+		if val == "" {
+			return
+		}
+		if e := v.fs.Set(f.Name, val); e != nil {
+			err = fmt.Errorf("input %q: %w", f.Name, e)
+		}
+	})
+	return err
+}
+
+func (v *values) str(n string) string    { return strings.TrimSpace(*v.strings[n]) }
+func (v *values) boolean(n string) bool  { return *v.bools[n] }
+func (v *values) list(n string) []string { return v.lists[n].items }
+func (v *values) changed(n string) bool  { return v.fs.Changed(n) }
+
+// keyValues parses KEY=VALUE lines of the named input.
+func (v *values) keyValues(n string) (map[string]string, error) {
+	items := v.list(n)
+	if len(items) == 0 {
+		return nil, nil
+	}
+	m := make(map[string]string, len(items))
+	for _, item := range items {
+		k, val, ok := strings.Cut(item, "=")
+		if !ok || strings.TrimSpace(k) == "" {
+			return nil, fmt.Errorf("input %q: %q is not KEY=VALUE; write one KEY=VALUE per line", n, item)
+		}
+		m[strings.TrimSpace(k)] = val
+	}
+	return m, nil
+}

@@ -1,0 +1,297 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/spf13/cobra"
+
+	"github.com/deploy-action/deploy-action/pkg/build"
+	"github.com/deploy-action/deploy-action/pkg/build/dockerfile"
+	"github.com/deploy-action/deploy-action/pkg/build/layers"
+	"github.com/deploy-action/deploy-action/pkg/imagesource"
+	"github.com/deploy-action/deploy-action/pkg/metadata"
+	"github.com/deploy-action/deploy-action/pkg/pipeline"
+	"github.com/deploy-action/deploy-action/pkg/push"
+)
+
+var (
+	runInputs   = allInputNames()
+	buildInputs = []string{"output", "docker-host", "context", "dockerfile", "target", "build-args", "labels", "no-cache",
+		"base", "layers", "entrypoint", "cmd", "workdir", "env", "user", "ports", "version", "title"}
+	pushInputs = []string{"from", "docker-host", "version", "tags", "raw-tags", "title", "images", "username", "password",
+		"registry", "github-token", "registry-ca", "insecure-registries"}
+)
+
+func allInputNames() []string {
+	n := make([]string, len(inputs))
+	for i, in := range inputs {
+		n[i] = in.name
+	}
+	return n
+}
+
+func newRunCmd(e *env) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "run",
+		Short: "Run the pipeline's stages (what the action runs)",
+		Example: `  deploy-action run --stages build,push --context . \
+    --images docker.io/acme/shop --version 1.4.0 --tags version,latest`,
+		Args: cobra.NoArgs,
+	}
+	v := addInputs(c.Flags(), runInputs...)
+	c.RunE = func(c *cobra.Command, _ []string) error { return e.runStages(c.Context(), v, nil) }
+	return c
+}
+
+func newBuildCmd(e *env) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "build",
+		Short: "Build an image from a Dockerfile (BuildKit) or from files on a base image (daemonless)",
+		Example: `  deploy-action build --context . --output dist/image
+  deploy-action build --base scratch --layers ./bin/app:/app --entrypoint /app --output dist/image`,
+		Args: cobra.NoArgs,
+	}
+	v := addInputs(c.Flags(), buildInputs...)
+	c.RunE = func(c *cobra.Command, _ []string) error {
+		return e.runStages(c.Context(), v, []pipeline.Stage{pipeline.Build})
+	}
+	return c
+}
+
+func newPushCmd(e *env) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "push",
+		Short: "Push an image to every registry at once, with its tags",
+		Example: `  deploy-action push --from oci:dist/image --images docker.io/acme/shop,ghcr.io/acme/shop \
+    --version 1.4.0 --tags version,latest`,
+		Args: cobra.NoArgs,
+	}
+	v := addInputs(c.Flags(), pushInputs...)
+	c.RunE = func(c *cobra.Command, _ []string) error {
+		return e.runStages(c.Context(), v, []pipeline.Stage{pipeline.Push})
+	}
+	return c
+}
+
+// runStages turns the command's values into a pipeline and runs it. stages is
+// nil for `run`, which reads the "stages" input.
+func (e *env) runStages(ctx context.Context, v *values, stages []pipeline.Stage) error {
+	// Secrets first: nothing may be printed before they are registered.
+	for _, in := range inputs {
+		if s, ok := v.strings[in.name]; ok && in.secret {
+			e.rep.Secret(*s)
+			e.rep.Secret(e.rep.Action().GetInput(in.name))
+		}
+	}
+	if e.rep.InActions() {
+		if err := v.fromActions(e.rep.Action().GetInput); err != nil {
+			return err
+		}
+	}
+	if stages == nil {
+		var err error
+		if stages, err = pipeline.ParseStages(v.list("stages")); err != nil {
+			return err
+		}
+	}
+	cfg, err := e.config(v, stages)
+	if err != nil {
+		return err
+	}
+	res, err := pipeline.Run(ctx, cfg, e.rep)
+	e.reportResult(res, err)
+	return err
+}
+
+func (e *env) config(v *values, stages []pipeline.Stage) (pipeline.Config, error) {
+	cfg := pipeline.Config{Stages: stages}
+	ghctx, err := e.rep.Action().Context()
+	if err != nil {
+		return cfg, fmt.Errorf("reading the GitHub Actions context: %w", err)
+	}
+	mctx := metadata.FromGitHub(ghctx)
+	created, err := e.created()
+	if err != nil {
+		return cfg, err
+	}
+	cfg.Meta = pipeline.Meta{
+		Context: mctx,
+		Version: v.strOr("version"),
+		Title:   v.strOr("title"),
+		Created: created,
+	}
+	if _, ok := v.lists["tags"]; ok {
+		cfg.Meta.Policies = v.list("tags")
+		cfg.Meta.RawTags = v.list("raw-tags")
+	}
+	if _, ok := v.lists["images"]; ok {
+		cfg.Images = v.list("images")
+		if cfg.Meta.Title == "" && len(cfg.Images) > 0 {
+			cfg.Meta.Title = path.Base(cfg.Images[0])
+		}
+	}
+	if cfg.Meta.Title == "" && mctx.Repository != "" {
+		cfg.Meta.Title = path.Base(mctx.Repository)
+	}
+
+	for _, s := range stages {
+		switch s {
+		case pipeline.Build:
+			if cfg.Builder, err = e.builder(v); err != nil {
+				return cfg, err
+			}
+			cfg.Output = v.strOr("output")
+		case pipeline.Push:
+			if cfg.PushOptions, err = e.pushOptions(v); err != nil {
+				return cfg, err
+			}
+		}
+	}
+	if from := v.strOr("from"); from != "" {
+		if cfg.Source, err = sourceFunc(from, v.strOr("docker-host")); err != nil {
+			return cfg, err
+		}
+	}
+	return cfg, cfg.Validate()
+}
+
+// created is the image's creation time: SOURCE_DATE_EPOCH when set, so that
+// builds are reproducible, else now.
+func (e *env) created() (time.Time, error) {
+	s := e.getenv("SOURCE_DATE_EPOCH")
+	if s == "" {
+		return time.Now().UTC(), nil
+	}
+	sec, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || sec < 0 {
+		return time.Time{}, fmt.Errorf("SOURCE_DATE_EPOCH=%q is not a Unix time in seconds; set it to e.g. $(git log -1 --format=%%ct)", s)
+	}
+	return time.Unix(sec, 0).UTC(), nil
+}
+
+func (e *env) builder(v *values) (build.Interface, error) {
+	labels, err := v.keyValues("labels")
+	if err != nil {
+		return nil, err
+	}
+	daemonless := v.strOr("base") != "" || len(v.list("layers")) > 0
+	if daemonless {
+		for _, n := range []string{"dockerfile", "target", "build-args", "no-cache"} {
+			if v.changed(n) {
+				return nil, fmt.Errorf("input %q is for Dockerfile builds, but \"base\"/\"layers\" ask for a daemonless build; use one or the other", n)
+			}
+		}
+		spec := layers.Spec{
+			Base:       v.strOr("base"),
+			Workdir:    v.strOr("workdir"),
+			Entrypoint: v.list("entrypoint"),
+			Cmd:        v.list("cmd"),
+			Env:        v.list("env"),
+			User:       v.strOr("user"),
+			Ports:      v.list("ports"),
+			Labels:     labels,
+		}
+		if spec.Base == "" {
+			spec.Base = "scratch"
+		}
+		for _, l := range v.list("layers") {
+			layer, err := layers.ParseLayer(l)
+			if err != nil {
+				return nil, err
+			}
+			spec.Layers = append(spec.Layers, layer)
+		}
+		return layers.New(spec, layers.WithGetenv(e.getenv))
+	}
+	for _, n := range []string{"entrypoint", "cmd", "workdir", "env", "user", "ports"} {
+		if v.changed(n) {
+			return nil, fmt.Errorf("input %q is for daemonless builds (with \"base\" and \"layers\"); in a Dockerfile build set it in the Dockerfile", n)
+		}
+	}
+	args, err := v.keyValues("build-args")
+	if err != nil {
+		return nil, err
+	}
+	w, _ := e.rep.Writer() // lives as long as the process; flushed line by line
+	opts := []dockerfile.Option{dockerfile.WithProgress(w)}
+	if h := v.strOr("docker-host"); h != "" {
+		opts = append(opts, dockerfile.WithHost(h))
+	}
+	return dockerfile.New(dockerfile.Request{
+		ContextDir: v.strOr("context"),
+		Dockerfile: v.strOr("dockerfile"),
+		Target:     v.strOr("target"),
+		BuildArgs:  args,
+		Labels:     labels,
+		NoCache:    v.boolean("no-cache"),
+	}, opts...)
+}
+
+func (e *env) pushOptions(v *values) ([]push.Option, error) {
+	images := v.list("images")
+	var creds []push.Credential
+	user, pass := v.strOr("username"), v.strOr("password")
+	if (user == "") != (pass == "") {
+		return nil, errors.New(`inputs "username" and "password" go together; set both, or neither to use the Docker config file`)
+	}
+	if user != "" {
+		reg := v.strOr("registry")
+		if reg == "" && len(images) > 0 {
+			repo, err := name.NewRepository(images[0])
+			if err != nil {
+				return nil, fmt.Errorf("input \"images\": %q is not a valid repository (%v); use \"<registry>/<namespace>/<name>\"", images[0], err)
+			}
+			reg = repo.RegistryStr()
+		}
+		creds = append(creds, push.Credential{Registry: reg, Username: user, Password: pass})
+	}
+	getenv := e.getenv
+	if tok := v.strOr("github-token"); tok != "" {
+		getenv = func(k string) string {
+			if k == "GITHUB_TOKEN" {
+				return tok
+			}
+			return e.getenv(k)
+		}
+	}
+	w, _ := e.rep.Writer()
+	opts := []push.Option{push.WithKeychain(push.Keychain(getenv, creds...)), push.WithProgress(w)}
+	if ca := v.strOr("registry-ca"); ca != "" {
+		opts = append(opts, push.WithCAFile(ca))
+	}
+	if ins := v.list("insecure-registries"); len(ins) > 0 {
+		opts = append(opts, push.WithInsecure(ins...))
+	}
+	return opts, nil
+}
+
+// strOr returns the named string input, or "" when the command has no such input.
+func (v *values) strOr(n string) string {
+	if _, ok := v.strings[n]; !ok {
+		return ""
+	}
+	return v.str(n)
+}
+
+// sourceFunc checks the "from" input now and reads the image when the run needs it.
+func sourceFunc(from, dockerHost string) (func(context.Context) (v1.Image, error), error) {
+	switch {
+	case from == imagesource.Scratch,
+		strings.HasPrefix(from, imagesource.OCI),
+		strings.HasPrefix(from, imagesource.Tarball),
+		strings.HasPrefix(from, imagesource.Docker):
+	default:
+		return nil, fmt.Errorf("input \"from\": %q is not an image source; use oci:DIR, tarball:FILE or docker:NAME", from)
+	}
+	return func(ctx context.Context) (v1.Image, error) {
+		return imagesource.Resolve(ctx, from, imagesource.WithDockerHost(dockerHost))
+	}, nil
+}

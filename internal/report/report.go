@@ -1,0 +1,194 @@
+package report
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/sethvargo/go-githubactions"
+)
+
+// Reporter writes what a run does for the place it runs in: workflow commands,
+// outputs and a job summary inside GitHub Actions; plain lines and key=value
+// outputs on a terminal. Every byte goes through the Masker.
+type Reporter struct {
+	mask    *Masker
+	out     io.Writer // masked
+	gha     *githubactions.Action
+	actions bool
+
+	mu      sync.Mutex
+	outputs map[string]string
+	order   []string
+}
+
+type options struct {
+	out    io.Writer
+	getenv func(string) string
+}
+
+// Option configures a Reporter.
+type Option func(*options)
+
+// WithWriter sets where logs go (default os.Stdout).
+func WithWriter(w io.Writer) Option { return func(o *options) { o.out = w } }
+
+// WithGetenv sets how the environment is read (default os.Getenv).
+func WithGetenv(getenv func(string) string) Option { return func(o *options) { o.getenv = getenv } }
+
+// New returns a Reporter. It speaks GitHub Actions' workflow commands when
+// GITHUB_ACTIONS is "true".
+func New(opts ...Option) *Reporter {
+	o := options{out: os.Stdout, getenv: os.Getenv}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	m := &Masker{}
+	out := m.Writer(o.out)
+	return &Reporter{
+		mask:    m,
+		out:     out,
+		gha:     githubactions.New(githubactions.WithWriter(out), githubactions.WithGetenv(o.getenv)),
+		actions: o.getenv("GITHUB_ACTIONS") == "true",
+		outputs: map[string]string{},
+	}
+}
+
+// InActions reports whether the run is a GitHub Actions step.
+func (r *Reporter) InActions() bool { return r.actions }
+
+// Action exposes the workflow-command client (inputs, context) for wiring.
+func (r *Reporter) Action() *githubactions.Action { return r.gha }
+
+// Secret registers a value that must never be shown. In Actions it is also
+// registered with the runner, which masks it in the whole job's log.
+func (r *Reporter) Secret(v string) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return
+	}
+	r.mask.Add(v)
+	if r.actions {
+		// AddMask writes "::add-mask::<v>" through the masked writer, which would
+		// blank the value the runner needs; issue it on the raw stream instead.
+		r.rawCommand("add-mask", v)
+	}
+}
+
+// Mask returns s with every registered secret replaced.
+func (r *Reporter) Mask(s string) string { return r.mask.Mask(s) }
+
+// Writer returns a line-buffered, masked writer for progress output; Close it
+// (the returned func) to flush the last partial line.
+func (r *Reporter) Writer() (io.Writer, func()) {
+	pr, pw := io.Pipe()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s := bufio.NewScanner(pr)
+		s.Buffer(make([]byte, 64*1024), 1024*1024)
+		for s.Scan() {
+			fmt.Fprintln(r.out, s.Text())
+		}
+		_, _ = io.Copy(io.Discard, pr)
+	}()
+	return pw, func() { pw.Close(); <-done }
+}
+
+// Group starts a collapsible section; call the returned func to end it.
+func (r *Reporter) Group(title string) func() {
+	if r.actions {
+		r.gha.Group(title)
+		return r.gha.EndGroup
+	}
+	fmt.Fprintf(r.out, "==> %s\n", title)
+	return func() {}
+}
+
+// Infof logs one line.
+func (r *Reporter) Infof(format string, args ...any) {
+	fmt.Fprintf(r.out, strings.TrimSuffix(format, "\n")+"\n", args...)
+}
+
+// Warnf logs a warning (a workflow annotation in Actions).
+func (r *Reporter) Warnf(format string, args ...any) {
+	if r.actions {
+		r.gha.Warningf(format, args...)
+		return
+	}
+	fmt.Fprintf(r.out, "warning: "+strings.TrimSuffix(format, "\n")+"\n", args...)
+}
+
+// Errorf reports an error (a workflow annotation in Actions).
+func (r *Reporter) Errorf(format string, args ...any) {
+	if r.actions {
+		r.gha.Errorf(format, args...)
+		return
+	}
+	fmt.Fprintf(r.out, "error: "+strings.TrimSuffix(format, "\n")+"\n", args...)
+}
+
+// Output records a machine-readable result. In Actions it becomes a step output
+// at once; elsewhere Flush prints the outputs as key=value lines.
+func (r *Reporter) Output(key, value string) {
+	value = r.mask.Mask(value)
+	if r.actions {
+		r.gha.SetOutput(key, value)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.outputs[key]; !ok {
+		r.order = append(r.order, key)
+	}
+	r.outputs[key] = value
+}
+
+// Outputs returns the outputs recorded so far, sorted by key.
+func (r *Reporter) Outputs() map[string]string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	m := make(map[string]string, len(r.outputs))
+	for k, v := range r.outputs {
+		m[k] = v
+	}
+	return m
+}
+
+// Summary adds markdown to the job summary; on a terminal it is printed.
+func (r *Reporter) Summary(markdown string) {
+	markdown = r.mask.Mask(markdown)
+	if r.actions {
+		r.gha.AddStepSummary(markdown)
+		return
+	}
+	fmt.Fprintln(r.out, strings.TrimRight(markdown, "\n"))
+}
+
+// Flush prints the recorded outputs on a terminal (Actions already has them).
+func (r *Reporter) Flush() {
+	if r.actions {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	keys := append([]string(nil), r.order...)
+	sort.Strings(keys)
+	for _, k := range keys {
+		v := r.outputs[k]
+		if strings.Contains(v, "\n") {
+			fmt.Fprintf(r.out, "%s<<EOF\n%s\nEOF\n", k, v)
+			continue
+		}
+		fmt.Fprintf(r.out, "%s=%s\n", k, v)
+	}
+}
+
+func (r *Reporter) rawCommand(name, msg string) {
+	// The underlying stream is the masker's; reach past it deliberately.
+	mw := r.out.(*maskWriter)
+	fmt.Fprintf(mw.w, "::%s::%s\n", name, msg)
+}

@@ -1,0 +1,177 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+
+	"github.com/deploy-action/deploy-action/pkg/build"
+	"github.com/deploy-action/deploy-action/pkg/metadata"
+	"github.com/deploy-action/deploy-action/pkg/push"
+)
+
+// Config is everything a run needs, made and validated before the run starts.
+type Config struct {
+	Stages []Stage
+
+	// Builder makes the image when the build stage runs.
+	Builder build.Interface
+	// Source gives the image when the build stage does not run (an image built
+	// by an earlier job or command).
+	Source func(context.Context) (v1.Image, error)
+	// Output, when set, is an OCI layout directory the built image is written to.
+	Output string
+
+	// Meta says what the image is called and what it says about itself.
+	Meta Meta
+
+	// Images are the repositories to push to; PushOptions configure the push.
+	Images      []string
+	PushOptions []push.Option
+}
+
+// Meta is the naming and labelling of the image.
+type Meta struct {
+	Context     metadata.Context
+	Title       string
+	Version     string
+	Policies    []string
+	RawTags     []string
+	Created     time.Time
+	Annotations map[string]string
+}
+
+// Observer is told about the run as it goes.
+type Observer interface {
+	Group(title string) func()
+	Infof(format string, args ...any)
+}
+
+// StageResult is how one stage went.
+type StageResult struct {
+	Stage    Stage
+	Duration time.Duration
+	Err      error
+}
+
+// Result is what a run produced. Fields are set as far as the run got.
+type Result struct {
+	Image  v1.Image
+	Digest v1.Hash
+	Tags   []string
+	Labels map[string]string
+	Push   *push.Result
+	Stages []StageResult
+}
+
+// Validate checks a Config before anything runs.
+func (c *Config) Validate() error {
+	if len(c.Stages) == 0 {
+		return errors.New(`input "stages" is empty; use a comma-separated list of ` + names())
+	}
+	if has(c.Stages, Build) && c.Builder == nil {
+		return errors.New("the build stage has no builder; set input \"context\" (Dockerfile build) or \"base\" and \"layers\" (daemonless build)")
+	}
+	if !has(c.Stages, Build) && c.Source == nil {
+		return errors.New(`without the build stage there is no image; set input "from" to an image built earlier (oci:DIR, tarball:FILE or docker:NAME)`)
+	}
+	if has(c.Stages, Push) && len(c.Images) == 0 {
+		return errors.New(`the push stage has nowhere to push; set input "images" to one or more repositories, e.g. "docker.io/<namespace>/<name>"`)
+	}
+	return nil
+}
+
+// Run runs the configured stages in order. On error the Result holds what was
+// done before the failing stage, and the error names the stage.
+func Run(ctx context.Context, cfg Config, obs Observer) (*Result, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	res := &Result{}
+	// Tags are computed before anything slow happens: a bad tag policy must not
+	// cost a build.
+	if has(cfg.Stages, Push) {
+		tags, err := metadata.Tags(cfg.Meta.Context, cfg.Meta.Policies, cfg.Meta.Version, cfg.Meta.RawTags)
+		if err != nil {
+			return res, err
+		}
+		res.Tags = tags
+	}
+
+	var img v1.Image
+	if has(cfg.Stages, Build) {
+		err := res.stage(obs, Build, func() error {
+			built, err := cfg.Builder.Build(ctx)
+			if err != nil {
+				return err
+			}
+			res.Labels = metadata.Labels(cfg.Meta.Context, cfg.Meta.Title, cfg.Meta.Version, cfg.Meta.Created)
+			img, err = metadata.Annotate(built, res.Labels, cfg.Meta.Annotations)
+			if err != nil {
+				return fmt.Errorf("labelling the image: %w", err)
+			}
+			if cfg.Output != "" {
+				if err := writeLayout(cfg.Output, img); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return res, err
+		}
+	} else {
+		var err error
+		if img, err = cfg.Source(ctx); err != nil {
+			return res, err
+		}
+	}
+	d, err := img.Digest()
+	if err != nil {
+		return res, fmt.Errorf("computing the image digest: %w", err)
+	}
+	res.Image, res.Digest = img, d
+	obs.Infof("image %s", d)
+
+	if has(cfg.Stages, Push) {
+		err := res.stage(obs, Push, func() error {
+			pr, err := push.Push(ctx, img, cfg.Images, res.Tags, cfg.PushOptions...)
+			res.Push = pr
+			return err
+		})
+		if err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+func (r *Result) stage(obs Observer, s Stage, f func() error) error {
+	end := obs.Group(string(s))
+	start := time.Now()
+	err := f()
+	d := time.Since(start)
+	end()
+	r.Stages = append(r.Stages, StageResult{Stage: s, Duration: d, Err: err})
+	if err != nil {
+		return fmt.Errorf("%s: %w", s, err)
+	}
+	obs.Infof("%s done in %s", s, d.Round(time.Millisecond))
+	return nil
+}
+
+func writeLayout(dir string, img v1.Image) error {
+	p, err := layout.Write(dir, empty.Index)
+	if err != nil {
+		return fmt.Errorf("input \"output\": writing an OCI layout to %s: %w", dir, err)
+	}
+	if err := p.AppendImage(img); err != nil {
+		return fmt.Errorf("input \"output\": writing the image to %s: %w", dir, err)
+	}
+	return nil
+}

@@ -1,0 +1,68 @@
+package pipeline
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Stage names one step of a run. Stages always run in this order, whatever
+// order they are listed in.
+type Stage string
+
+const (
+	Build Stage = "build"
+	Push  Stage = "push"
+)
+
+// order is the one direction values flow in.
+var order = []Stage{Build, Push}
+
+// ParseStages reads the "stages" input: a comma- or newline-separated list.
+func ParseStages(items []string) ([]Stage, error) {
+	seen := map[Stage]bool{}
+	for _, item := range items {
+		for _, f := range strings.FieldsFunc(item, func(r rune) bool { return r == ',' || r == '\n' || r == ' ' }) {
+			s := Stage(strings.ToLower(strings.TrimSpace(f)))
+			if !known(s) {
+				return nil, fmt.Errorf("input \"stages\": unknown stage %q; use a comma-separated list of %s", f, names())
+			}
+			seen[s] = true
+		}
+	}
+	if len(seen) == 0 {
+		return nil, fmt.Errorf("input \"stages\" is empty; use a comma-separated list of %s", names())
+	}
+	var out []Stage
+	for _, s := range order {
+		if seen[s] {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+func known(s Stage) bool {
+	for _, k := range order {
+		if k == s {
+			return true
+		}
+	}
+	return false
+}
+
+func names() string {
+	n := make([]string, len(order))
+	for i, s := range order {
+		n[i] = string(s)
+	}
+	return strings.Join(n, ", ")
+}
+
+func has(stages []Stage, s Stage) bool {
+	for _, x := range stages {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
