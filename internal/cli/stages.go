@@ -150,7 +150,11 @@ func (e *env) config(v *values, stages []pipeline.Stage) (pipeline.Config, error
 			}
 			cfg.Output = v.strOr("output")
 		case pipeline.Push:
-			if cfg.PushOptions, err = e.pushOptions(v); err != nil {
+			opts, err := e.pushOptions(v)
+			if err != nil {
+				return cfg, err
+			}
+			if cfg.Pusher, err = push.New(opts...); err != nil {
 				return cfg, err
 			}
 		}

@@ -30,9 +30,9 @@ type Config struct {
 	// Meta says what the image is called and what it says about itself.
 	Meta Meta
 
-	// Images are the repositories to push to; PushOptions configure the push.
-	Images      []string
-	PushOptions []push.Option
+	// Images are the repositories to push to, with Pusher (default: push.New()).
+	Images []string
+	Pusher *push.Pusher
 }
 
 // Meta is the naming and labelling of the image.
@@ -92,6 +92,13 @@ func Run(ctx context.Context, cfg Config, obs Observer) (*Result, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if cfg.Pusher == nil {
+		p, err := push.New()
+		if err != nil {
+			return nil, err
+		}
+		cfg.Pusher = p
+	}
 	res := &Result{}
 	// Tags are computed before anything slow happens: a bad tag policy must not
 	// cost a build.
@@ -101,6 +108,9 @@ func Run(ctx context.Context, cfg Config, obs Observer) (*Result, error) {
 			return res, err
 		}
 		res.Tags = tags
+		if err := cfg.Pusher.Check(cfg.Images, tags); err != nil {
+			return res, err
+		}
 	}
 
 	var img v1.Image
@@ -140,7 +150,7 @@ func Run(ctx context.Context, cfg Config, obs Observer) (*Result, error) {
 
 	if has(cfg.Stages, Push) {
 		err := res.stage(obs, Push, func() error {
-			pr, err := push.Push(ctx, img, cfg.Images, res.Tags, cfg.PushOptions...)
+			pr, err := cfg.Pusher.Push(ctx, img, cfg.Images, res.Tags)
 			res.Push = pr
 			return err
 		})

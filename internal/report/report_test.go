@@ -1,0 +1,116 @@
+package report
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestMasker(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		secrets []string
+		in      string
+		want    string
+	}{
+		{"none", nil, "hello", "hello"},
+		{"one", []string{"s3cr3t"}, "pw=s3cr3t!", "pw=***!"},
+		{"twice", []string{"s3cr3t"}, "s3cr3t s3cr3t", "*** ***"},
+		{"nested, longest first", []string{"abc", "abcdef"}, "x abcdef y abc", "x *** y ***"},
+		{"blank ignored", []string{"  ", ""}, "a b", "a b"},
+		{"trimmed", []string{" tok\n"}, "tok", "***"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var m Masker
+			for _, s := range tc.secrets {
+				m.Add(s)
+			}
+			assert.Equal(t, tc.want, m.Mask(tc.in))
+			var b bytes.Buffer
+			_, err := fmt.Fprint(m.Writer(&b), tc.in)
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, b.String())
+		})
+	}
+}
+
+func TestReporterTerminal(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	r := New(WithWriter(&out), WithGetenv(func(string) string { return "" }))
+	r.Secret("hunter2")
+	end := r.Group("push")
+	r.Infof("logging in with hunter2")
+	end()
+	w, closeW := r.Writer()
+	fmt.Fprint(w, "progress hun")
+	fmt.Fprint(w, "ter2 done\nlast")
+	closeW()
+	r.Errorf("denied for hunter2")
+	r.Output("digest", "sha256:abc")
+	r.Output("refs", "a@sha256:abc\nb@sha256:abc")
+	r.Summary(Table([]string{"a", "b"}, [][]string{{"x|y", "hunter2"}}))
+	r.Flush()
+
+	got := out.String()
+	assert.NotContains(t, got, "hunter2")
+	assert.Contains(t, got, "==> push\nlogging in with ***\n")
+	assert.Contains(t, got, "progress *** done\nlast\n", "progress is line-buffered so a secret split across writes is still masked")
+	assert.Contains(t, got, "error: denied for ***\n")
+	assert.Contains(t, got, "| x\\|y | *** |")
+	assert.Contains(t, got, "digest=sha256:abc\nrefs<<EOF\na@sha256:abc\nb@sha256:abc\nEOF\n")
+}
+
+func TestReporterActions(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	outFile, sumFile := filepath.Join(dir, "output"), filepath.Join(dir, "summary")
+	for _, f := range []string{outFile, sumFile} {
+		require.NoError(t, os.WriteFile(f, nil, 0o600))
+	}
+	env := map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": outFile, "GITHUB_STEP_SUMMARY": sumFile}
+	var out bytes.Buffer
+	r := New(WithWriter(&out), WithGetenv(func(k string) string { return env[k] }))
+	require.True(t, r.InActions())
+	r.Secret("hunter2")
+	end := r.Group("build")
+	r.Infof("token hunter2")
+	end()
+	r.Errorf("push failed: hunter2 rejected")
+	r.Output("digest", "sha256:abc hunter2")
+	r.Summary("| image | hunter2 |")
+	r.Flush()
+
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	assert.Equal(t, []string{
+		"::add-mask::hunter2",
+		"::group::build",
+		"token ***",
+		"::endgroup::",
+		"::error::push failed: *** rejected",
+	}, lines)
+	o, err := os.ReadFile(outFile)
+	require.NoError(t, err)
+	assert.Contains(t, string(o), "digest<<")
+	assert.Contains(t, string(o), "sha256:abc ***")
+	s, err := os.ReadFile(sumFile)
+	require.NoError(t, err)
+	assert.Equal(t, "| image | *** |\n", string(s))
+	for _, b := range [][]byte{o, s} {
+		assert.NotContains(t, string(b), "hunter2")
+	}
+}
+
+func TestTable(t *testing.T) {
+	t.Parallel()
+	got := Table([]string{"Stage", "Result"}, [][]string{{"build", "ok"}, {"push", "failed:\nline|2"}})
+	assert.Equal(t, "| Stage | Result |\n| --- | --- |\n| build | ok |\n| push | failed:<br>line\\|2 |\n", got)
+}
