@@ -143,4 +143,3 @@ func fromDaemon(ctx context.Context, ref string, o options) (v1.Image, error) {
 	}
 	return img, nil
 }
-

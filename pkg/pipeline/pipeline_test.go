@@ -29,8 +29,11 @@ import (
 
 type nopObserver struct{ lines []string }
 
-func (o *nopObserver) Group(title string) func() { o.lines = append(o.lines, "group "+title); return func() {} }
-func (o *nopObserver) Infof(f string, a ...any)   { o.lines = append(o.lines, f) }
+func (o *nopObserver) Group(title string) func() {
+	o.lines = append(o.lines, "group "+title)
+	return func() {}
+}
+func (o *nopObserver) Infof(f string, a ...any) { o.lines = append(o.lines, f) }
 
 // countingBuilder records whether it was asked to build.
 type countingBuilder struct {
