@@ -1,0 +1,59 @@
+package layers
+
+import (
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+)
+
+// Option configures a Builder.
+type Option func(*options)
+
+type options struct {
+	keychain  authn.Keychain
+	transport http.RoundTripper
+	epoch     *time.Time
+	getenv    func(string) string
+	dir       string
+}
+
+// defaults are the only place the outside world comes in by default.
+func defaults() options {
+	return options{
+		keychain:  authn.DefaultKeychain,
+		transport: remote.DefaultTransport,
+		getenv:    os.Getenv,
+		dir:       ".",
+	}
+}
+
+// WithKeychain sets the credentials used to read a registry base image.
+func WithKeychain(kc authn.Keychain) Option {
+	return func(o *options) { o.keychain = kc }
+}
+
+// WithTransport sets the HTTP transport used to read a registry base image.
+func WithTransport(t http.RoundTripper) Option {
+	return func(o *options) { o.transport = t }
+}
+
+// WithSourceDateEpoch sets the time written into every tar header and into
+// the config's created and history times. It wins over SOURCE_DATE_EPOCH.
+func WithSourceDateEpoch(t time.Time) Option {
+	return func(o *options) { t := t.UTC(); o.epoch = &t }
+}
+
+// WithGetenv sets how SOURCE_DATE_EPOCH is looked up (default os.Getenv).
+func WithGetenv(getenv func(string) string) Option {
+	return func(o *options) { o.getenv = getenv }
+}
+
+// WithDir sets the directory that relative layer sources and oci:/tarball:
+// bases are resolved against (default: the working directory), e.g.
+// GITHUB_WORKSPACE.
+func WithDir(dir string) Option {
+	return func(o *options) { o.dir = dir }
+}
