@@ -1,0 +1,208 @@
+package push
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+)
+
+// Option configures a Pusher. Options are checked when the Pusher is made (New),
+// so a bad or conflicting option fails before anything is sent.
+type Option func(*options) error
+
+type options struct {
+	keychain  authn.Keychain
+	transport http.RoundTripper
+	caFiles   []string
+	insecure  map[string]bool
+	jobs      int
+	backoff   remote.Backoff
+	progress  io.Writer
+	now       func() time.Time
+}
+
+// Defaults live here and nowhere else.
+func defaults() *options {
+	return &options{
+		keychain: anonymous{},
+		insecure: map[string]bool{},
+		// ggcr's own default is 4 concurrent uploads; docker push uses 5.
+		jobs: 4,
+		// 5 attempts, waiting about 1s, 2s, 4s, 8s: long enough for a registry's
+		// rate limit window or a load balancer's restart, short enough for CI.
+		backoff:  remote.Backoff{Duration: time.Second, Factor: 2, Jitter: 0.2, Steps: 5},
+		progress: io.Discard,
+		now:      time.Now,
+	}
+}
+
+// anonymous is the default keychain: without WithKeychain, Push sends no
+// credentials, and reads no file or environment variable of the caller's.
+type anonymous struct{}
+
+func (anonymous) Resolve(authn.Resource) (authn.Authenticator, error) { return authn.Anonymous, nil }
+
+// WithKeychain sets where credentials come from; see Keychain for the usual
+// sources (explicit credentials, the Docker config file, GITHUB_TOKEN).
+func WithKeychain(k authn.Keychain) Option {
+	return func(o *options) error {
+		if k == nil {
+			return errors.New("push.WithKeychain: nil keychain")
+		}
+		o.keychain = k
+		return nil
+	}
+}
+
+// WithTransport sets the HTTP transport. Retries are still added around it. It
+// cannot be combined with WithCAFile: configure the CA on the transport instead.
+func WithTransport(t http.RoundTripper) Option {
+	return func(o *options) error {
+		if t == nil {
+			return errors.New("push.WithTransport: nil transport")
+		}
+		o.transport = t
+		return nil
+	}
+}
+
+// WithCAFile adds a PEM file of CA certificates to trust, on top of the
+// system's, for registries that serve TLS with a private CA. The file is read
+// and checked when the Pusher is made.
+func WithCAFile(path string) Option {
+	return func(o *options) error {
+		if path == "" {
+			return errors.New(`input "ca-file" is empty; give the path of a PEM file with the registry's CA certificate`)
+		}
+		o.caFiles = append(o.caFiles, path)
+		return nil
+	}
+}
+
+// WithInsecure lets Push talk plain HTTP to the given registries ("host:port").
+// Loopback registries (localhost, 127.0.0.1) need no option: plain HTTP is
+// tried there after HTTPS, as docker does.
+func WithInsecure(registries ...string) Option {
+	return func(o *options) error {
+		for _, r := range registries {
+			if r == "" || strings.Contains(r, "/") {
+				return fmt.Errorf(`input "insecure-registries": %q is not a registry; use "<host>[:<port>]" without a path or scheme`, r)
+			}
+			reg, err := name.NewRegistry(r, name.StrictValidation)
+			if err != nil {
+				return fmt.Errorf(`input "insecure-registries": %q is not a registry (%v); use "<host>[:<port>]"`, r, err)
+			}
+			o.insecure[reg.RegistryStr()] = true
+		}
+		return nil
+	}
+}
+
+// WithJobs bounds the work in flight: at most n registries are written at
+// once, and at most n blobs are uploaded at once to each of them.
+func WithJobs(n int) Option {
+	return func(o *options) error {
+		if n < 1 {
+			return fmt.Errorf(`input "jobs": %d is not a valid number of parallel uploads; use 1 or more`, n)
+		}
+		o.jobs = n
+		return nil
+	}
+}
+
+// WithRetry sets how often a request that failed for a transient reason (5xx,
+// 429, 408, a reset or dropped connection) is tried, and the first wait; each
+// further wait doubles. attempts counts the first try: 1 means no retry.
+func WithRetry(attempts int, firstWait time.Duration) Option {
+	return func(o *options) error {
+		if attempts < 1 {
+			return fmt.Errorf("push.WithRetry: %d attempts; use 1 or more (1 means no retry)", attempts)
+		}
+		if firstWait <= 0 {
+			return fmt.Errorf("push.WithRetry: wait %v; use a positive duration", firstWait)
+		}
+		o.backoff = remote.Backoff{Duration: firstWait, Factor: 2, Jitter: 0.2, Steps: attempts}
+		return nil
+	}
+}
+
+// WithProgress sets where one line per step goes (registry started, pushed,
+// tagged, retried, failed). Lines never carry credentials.
+func WithProgress(w io.Writer) Option {
+	return func(o *options) error {
+		if w == nil {
+			return errors.New("push.WithProgress: nil writer")
+		}
+		o.progress = w
+		return nil
+	}
+}
+
+// WithClock sets the clock used to time each registry.
+func WithClock(now func() time.Time) Option {
+	return func(o *options) error {
+		if now == nil {
+			return errors.New("push.WithClock: nil clock")
+		}
+		o.now = now
+		return nil
+	}
+}
+
+func makeOptions(opts []Option) (*options, error) {
+	o := defaults()
+	for _, opt := range opts {
+		if err := opt(o); err != nil {
+			return nil, err
+		}
+	}
+	if len(o.caFiles) > 0 {
+		if o.transport != nil {
+			return nil, errors.New("push: WithCAFile and WithTransport conflict; add the CA to the transport's TLS configuration instead")
+		}
+		t, err := caTransport(o.caFiles)
+		if err != nil {
+			return nil, err
+		}
+		o.transport = t
+	}
+	if o.transport == nil {
+		o.transport = remote.DefaultTransport
+	}
+	return o, nil
+}
+
+// caTransport clones ggcr's default transport (keep-alives, HTTP/2, proxy from
+// the environment) and trusts the system roots plus the given CAs.
+func caTransport(files []string) (http.RoundTripper, error) {
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	for _, f := range files {
+		pem, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf(`input "ca-file": cannot read %q (%w); give the path of a PEM file with the registry's CA certificate`, f, err)
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf(`input "ca-file": %q holds no PEM certificate; give a file with "-----BEGIN CERTIFICATE-----" blocks`, f)
+		}
+	}
+	base, ok := remote.DefaultTransport.(*http.Transport)
+	if !ok {
+		return nil, errors.New("push: remote.DefaultTransport is not an *http.Transport")
+	}
+	t := base.Clone()
+	t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	return t, nil
+}
