@@ -43,8 +43,8 @@ command -v go >/dev/null || die "go is not installed"
 command -v docker-registry >/dev/null || die "docker-registry is missing; apt-get install docker-registry"
 command -v curl >/dev/null || die "curl is missing; apt-get install curl"
 
-say "building pushbench and mkimage"
-(cd "$ROOT" && go build -o "$BIN/pushbench" ./bench/cmd/pushbench && go build -o "$BIN/mkimage" ./bench/cmd/mkimage)
+say "building deploy-action and mkimage"
+(cd "$ROOT" && CGO_ENABLED=0 go build -o "$BIN/deploy-action" ./cmd/deploy-action && go build -o "$BIN/mkimage" ./bench/cmd/mkimage)
 
 CRANE=""
 if [[ " $TOOLS " == *" crane "* ]]; then
@@ -136,7 +136,7 @@ fi
 
 # --- pushes ------------------------------------------------------------------
 # Each prints nothing on success; its output goes to $LOG.
-push_deploy-action() { "$BIN/pushbench" -layout "$LAYOUT" -repo "$1" -tag v1; }
+push_deploy-action() { "$BIN/deploy-action" push --from "oci:$LAYOUT" --images "$1" --raw-tags v1 --tags "" >/dev/null; }
 push_crane() { "$CRANE" push "$LAYOUT" "$1:v1"; }
 push_docker() { "$DOCKER" push "$1:v1"; }
 
@@ -191,7 +191,7 @@ docker_version=$("$DOCKER" version --format '{{.Server.Version}}' 2>/dev/null ||
   printf 'push benchmark: %d layers, %d MB of random data (%.0f MB compressed), %d rounds, median wall time\n' \
     "$LAYERS" "$SIZE_MB" "$(awk -v b="$compressed" 'BEGIN { print b / 1e6 }')" "$ROUNDS"
   printf 'registry: docker-registry (distribution 2.8) on %s, fresh storage for every tool and round\n' "$HOST"
-  printf 'tools: deploy-action (pkg/push, bench/cmd/pushbench), crane %s, docker push %s\n' "$CRANE_VERSION" "$docker_version"
+  printf 'tools: deploy-action push, crane %s, docker push %s\n' "$CRANE_VERSION" "$docker_version"
   printf 'machine: %s, %s cores, load %s\n' "$(uname -m)" "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)"
   echo
   printf '%-14s | %-36s | %-36s\n' "" "first push (every blob new)" "second push (every blob present)"

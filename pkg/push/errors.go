@@ -127,7 +127,7 @@ func untrusted(err error) (string, bool) {
 		invalid  x509.CertificateInvalidError
 		verify   *tls.CertificateVerificationError
 	)
-	fix := `; give its CA certificate in input "ca-file"`
+	fix := `; give its CA certificate in input "registry-ca"`
 	switch {
 	case errors.As(err, &unknown):
 		return "presented a TLS certificate signed by an unknown authority" + fix, true

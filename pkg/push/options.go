@@ -82,7 +82,7 @@ func WithTransport(t http.RoundTripper) Option {
 func WithCAFile(path string) Option {
 	return func(o *options) error {
 		if path == "" {
-			return errors.New(`input "ca-file" is empty; give the path of a PEM file with the registry's CA certificate`)
+			return errors.New(`input "registry-ca" is empty; give the path of a PEM file with the registry's CA certificate`)
 		}
 		o.caFiles = append(o.caFiles, path)
 		return nil
@@ -113,7 +113,7 @@ func WithInsecure(registries ...string) Option {
 func WithJobs(n int) Option {
 	return func(o *options) error {
 		if n < 1 {
-			return fmt.Errorf(`input "jobs": %d is not a valid number of parallel uploads; use 1 or more`, n)
+			return fmt.Errorf(`push: %d is not a valid number of parallel uploads; use 1 or more`, n)
 		}
 		o.jobs = n
 		return nil
@@ -192,10 +192,10 @@ func caTransport(files []string) (http.RoundTripper, error) {
 	for _, f := range files {
 		pem, err := os.ReadFile(f)
 		if err != nil {
-			return nil, fmt.Errorf(`input "ca-file": cannot read %q (%w); give the path of a PEM file with the registry's CA certificate`, f, err)
+			return nil, fmt.Errorf(`input "registry-ca": cannot read %q (%w); give the path of a PEM file with the registry's CA certificate`, f, err)
 		}
 		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf(`input "ca-file": %q holds no PEM certificate; give a file with "-----BEGIN CERTIFICATE-----" blocks`, f)
+			return nil, fmt.Errorf(`input "registry-ca": %q holds no PEM certificate; give a file with "-----BEGIN CERTIFICATE-----" blocks`, f)
 		}
 	}
 	base, ok := remote.DefaultTransport.(*http.Transport)

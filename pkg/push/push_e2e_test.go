@@ -126,6 +126,6 @@ func TestPushE2E(t *testing.T) {
 		_, err := push.Push(ctx, img, []string{secure.Repo("acme/other")}, nil, push.WithKeychain(keychain), fast)
 		require.Error(t, err)
 		assert.ErrorIs(t, err, push.ErrUntrusted)
-		assert.Contains(t, err.Error(), `give its CA certificate in input "ca-file"`)
+		assert.Contains(t, err.Error(), `give its CA certificate in input "registry-ca"`)
 	})
 }

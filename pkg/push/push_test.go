@@ -357,7 +357,7 @@ func TestPushTLSWithPrivateCA(t *testing.T) {
 	_, err := push.Push(context.Background(), img, []string{host + "/tls"}, []string{"v1"}, fast)
 	require.Error(t, err)
 	assert.ErrorIs(t, err, push.ErrUntrusted)
-	assert.Contains(t, err.Error(), `registry "`+host+`" presented a TLS certificate signed by an unknown authority; give its CA certificate in input "ca-file"`)
+	assert.Contains(t, err.Error(), `registry "`+host+`" presented a TLS certificate signed by an unknown authority; give its CA certificate in input "registry-ca"`)
 
 	res, err := push.Push(context.Background(), img, []string{host + "/tls"}, []string{"v1"}, fast, push.WithCAFile(ca))
 	require.NoError(t, err)
@@ -403,10 +403,10 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		opts []push.Option
 		want string
 	}{
-		{name: "no jobs", opts: []push.Option{push.WithJobs(0)}, want: `input "jobs": 0 is not a valid number of parallel uploads; use 1 or more`},
+		{name: "no jobs", opts: []push.Option{push.WithJobs(0)}, want: `push: 0 is not a valid number of parallel uploads; use 1 or more`},
 		{name: "no attempts", opts: []push.Option{push.WithRetry(0, time.Second)}, want: "0 attempts"},
 		{name: "no wait", opts: []push.Option{push.WithRetry(3, 0)}, want: "use a positive duration"},
-		{name: "missing CA file", opts: []push.Option{push.WithCAFile(filepath.Join(dir, "nope.pem"))}, want: `input "ca-file": cannot read`},
+		{name: "missing CA file", opts: []push.Option{push.WithCAFile(filepath.Join(dir, "nope.pem"))}, want: `input "registry-ca": cannot read`},
 		{name: "CA file without certificate", opts: []push.Option{push.WithCAFile(notPEM)}, want: `holds no PEM certificate`},
 		{name: "CA file and transport", opts: []push.Option{push.WithCAFile(notPEM), push.WithTransport(http.DefaultTransport)}, want: "WithCAFile and WithTransport conflict"},
 		{name: "insecure with path", opts: []push.Option{push.WithInsecure("registry.local:5000/app")}, want: `input "insecure-registries": "registry.local:5000/app" is not a registry`},
