@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"path"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -287,15 +286,15 @@ func (v *values) strOr(n string) string {
 
 // sourceFunc checks the "from" input now and reads the image when the run needs it.
 func sourceFunc(from, dockerHost string) (func(context.Context) (v1.Image, error), error) {
-	switch {
-	case from == imagesource.Scratch,
-		strings.HasPrefix(from, imagesource.OCI),
-		strings.HasPrefix(from, imagesource.Tarball),
-		strings.HasPrefix(from, imagesource.Docker):
-	default:
-		return nil, fmt.Errorf("input \"from\": %q is not an image source; use oci:DIR, tarball:FILE or docker:NAME", from)
+	// "from" is an image built earlier (see its usage in inputs.go), so a
+	// registry reference is refused with the forms it takes.
+	src, err := imagesource.Parse(from,
+		imagesource.WithInput("from"),
+		imagesource.WithKinds(imagesource.Scratch, imagesource.Layout, imagesource.Tarball, imagesource.Docker),
+		imagesource.WithDockerHost(dockerHost),
+	)
+	if err != nil {
+		return nil, err
 	}
-	return func(ctx context.Context) (v1.Image, error) {
-		return imagesource.Resolve(ctx, from, imagesource.WithDockerHost(dockerHost))
-	}, nil
+	return src.Image, nil
 }

@@ -3,143 +3,260 @@ package imagesource
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 
-	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/daemon"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
-	"github.com/moby/moby/client"
 )
 
-// Kinds of source, by prefix.
+// Kind is the kind of image a Source names.
+type Kind int
+
 const (
-	Scratch = "scratch"
-	OCI     = "oci:"
-	Tarball = "tarball:"
-	Docker  = "docker:"
+	// Scratch is the empty image: "scratch".
+	Scratch Kind = iota + 1
+	// Remote is an image in a registry: "debian:trixie-slim",
+	// "ghcr.io/owner/name@sha256:...".
+	Remote
+	// Layout is an OCI image layout on disk: "oci:DIR" or "oci:DIR@sha256:...".
+	Layout
+	// Tarball is a file written by docker save: "tarball:FILE".
+	Tarball
+	// Docker is an image in the Docker engine: "docker:NAME".
+	Docker
 )
 
-type options struct {
-	keychain   authn.Keychain
-	transport  http.RoundTripper
-	platform   *v1.Platform
-	dockerHost string
-	input      string
+var allKinds = []Kind{Scratch, Remote, Layout, Tarball, Docker}
+
+// Prefixes of the local kinds; a registry reference has none.
+const (
+	layoutPrefix  = "oci:"
+	tarballPrefix = "tarball:"
+	dockerPrefix  = "docker:"
+)
+
+func (k Kind) String() string {
+	switch k {
+	case Scratch:
+		return "scratch"
+	case Remote:
+		return "registry"
+	case Layout:
+		return "oci"
+	case Tarball:
+		return "tarball"
+	case Docker:
+		return "docker"
+	}
+	return fmt.Sprintf("Kind(%d)", int(k))
 }
 
-// Option configures Resolve.
-type Option func(*options)
-
-// WithKeychain sets the credentials for registry sources.
-func WithKeychain(k authn.Keychain) Option { return func(o *options) { o.keychain = k } }
-
-// WithTransport sets the HTTP transport for registry sources.
-func WithTransport(t http.RoundTripper) Option { return func(o *options) { o.transport = t } }
-
-// WithPlatform picks the image from a multi-platform index (default linux/amd64).
-func WithPlatform(p v1.Platform) Option { return func(o *options) { o.platform = &p } }
-
-// WithDockerHost sets the engine address for docker: sources.
-func WithDockerHost(h string) Option { return func(o *options) { o.dockerHost = h } }
-
-// WithInput names the input the reference came from, for error messages.
-func WithInput(n string) Option { return func(o *options) { o.input = n } }
-
-// Resolve returns the image ref names.
-func Resolve(ctx context.Context, ref string, opts ...Option) (v1.Image, error) {
-	o := options{keychain: authn.DefaultKeychain, transport: remote.DefaultTransport, input: "from",
-		platform: &v1.Platform{OS: "linux", Architecture: "amd64"}}
-	for _, opt := range opts {
-		opt(&o)
+// form is how a user writes the kind, for the fix in an error message.
+func (k Kind) form() string {
+	switch k {
+	case Scratch:
+		return `"scratch"`
+	case Remote:
+		return `an image reference such as "debian:trixie-slim"`
+	case Layout:
+		return `"oci:DIR[@sha256:...]"`
+	case Tarball:
+		return `"tarball:FILE"`
 	}
-	ref = strings.TrimSpace(ref)
+	return `"docker:NAME"`
+}
+
+// noun says what the kind is, for an error message.
+func (k Kind) noun() string {
+	switch k {
+	case Scratch:
+		return "the empty image"
+	case Remote:
+		return "a registry reference"
+	case Layout:
+		return "an OCI image layout"
+	case Tarball:
+		return "an image tarball"
+	}
+	return "an image in the Docker engine"
+}
+
+// Source is a parsed, validated image source. Make one with Parse; it keeps
+// the options it was parsed with (credentials, platform, engine address) to
+// read the image later.
+type Source struct {
+	kind   Kind
+	ref    name.Reference // Remote, Docker
+	path   string         // Layout: directory; Tarball: file
+	digest *v1.Hash       // Layout, optional
+	o      options
+}
+
+// Parse checks the text for an image source now, so that a mistake is
+// reported before anything runs: its syntax, and that a local layout or
+// tarball exists. It reads no image; Source.Image does.
+func Parse(s string, opts ...Option) (Source, error) {
+	o, err := makeOptions(opts)
+	if err != nil {
+		return Source{}, err
+	}
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return Source{}, fmt.Errorf("input %q is empty; %s", o.input, o.fix())
+	}
+	k := kindOf(s)
+	if !o.takes(k) {
+		return Source{}, o.refuse(k, s)
+	}
+	src := Source{kind: k, o: o}
+	switch k {
+	case Layout:
+		err = src.parseLayout(s)
+	case Tarball:
+		err = src.parseTarball(s)
+	case Docker:
+		n := strings.TrimPrefix(s, dockerPrefix)
+		if src.ref, err = name.ParseReference(n); err != nil {
+			err = fmt.Errorf(`input %q: %q is not an image name (%v); write docker:NAME[:TAG], e.g. docker:shop:1`, o.input, s, err)
+		}
+	case Remote:
+		if src.ref, err = name.ParseReference(s); err != nil {
+			err = fmt.Errorf("input %q: %q is not an image reference (%v); %s%s", o.input, s, err, o.fix(), o.pathHint(s))
+		}
+	}
+	if err != nil {
+		return Source{}, err
+	}
+	return src, nil
+}
+
+func kindOf(s string) Kind {
 	switch {
-	case ref == "":
-		return nil, fmt.Errorf("input %q is empty; use scratch, oci:DIR, tarball:FILE, docker:NAME or a registry reference", o.input)
-	case ref == Scratch:
-		return empty.Image, nil
-	case strings.HasPrefix(ref, OCI):
-		return fromLayout(strings.TrimPrefix(ref, OCI), o)
-	case strings.HasPrefix(ref, Tarball):
-		path := strings.TrimPrefix(ref, Tarball)
-		if _, err := os.Stat(path); err != nil {
-			return nil, fmt.Errorf("input %q: %s cannot be read (%w); point it at a tarball written by docker save", o.input, path, err)
-		}
-		img, err := tarball.ImageFromPath(path, nil)
-		if err != nil {
-			return nil, fmt.Errorf("input %q: %s is not an image tarball: %w", o.input, path, err)
-		}
-		return img, nil
-	case strings.HasPrefix(ref, Docker):
-		return fromDaemon(ctx, strings.TrimPrefix(ref, Docker), o)
+	case s == "scratch":
+		return Scratch
+	case strings.HasPrefix(s, layoutPrefix):
+		return Layout
+	case strings.HasPrefix(s, tarballPrefix):
+		return Tarball
+	case strings.HasPrefix(s, dockerPrefix):
+		return Docker
 	}
-	r, err := name.ParseReference(ref)
-	if err != nil {
-		return nil, fmt.Errorf("input %q: %q is not an image reference (%v); use e.g. debian:trixie-slim or ghcr.io/owner/name@sha256:...", o.input, ref, err)
-	}
-	img, err := remote.Image(r, remote.WithContext(ctx), remote.WithAuthFromKeychain(o.keychain),
-		remote.WithTransport(o.transport), remote.WithPlatform(*o.platform))
-	if err != nil {
-		return nil, fmt.Errorf("input %q: fetching %s: %w", o.input, r, err)
-	}
-	return img, nil
+	return Remote
 }
 
-// fromLayout reads DIR or DIR@sha256:... from an OCI layout. Without a digest
-// the layout must hold exactly one image.
-func fromLayout(spec string, o options) (v1.Image, error) {
-	dir, dgst, _ := strings.Cut(spec, "@")
-	p, err := layout.FromPath(dir)
-	if err != nil {
-		return nil, fmt.Errorf("input %q: %s is not an OCI layout (%v); point it at a directory written by `deploy-action build --output`", o.input, dir, err)
-	}
-	if dgst != "" {
-		h, err := v1.NewHash(dgst)
+func (s *Source) parseLayout(text string) error {
+	in := s.o.input
+	s.path = strings.TrimPrefix(text, layoutPrefix)
+	// A digest never holds "@", a directory might.
+	if i := strings.LastIndex(s.path, "@"); i >= 0 {
+		d := s.path[i+1:]
+		h, err := v1.NewHash(d)
 		if err != nil {
-			return nil, fmt.Errorf("input %q: %q is not a digest: %v", o.input, dgst, err)
+			return fmt.Errorf(`input %q: %q has a bad digest %q (%v); write oci:DIR@sha256:<64 hex digits>`, in, text, d, err)
 		}
-		return p.Image(h)
+		s.path, s.digest = s.path[:i], &h
 	}
-	idx, err := p.ImageIndex()
-	if err != nil {
-		return nil, fmt.Errorf("input %q: reading %s: %w", o.input, dir, err)
+	if s.path == "" {
+		return fmt.Errorf(`input %q: %q names no directory; write oci:DIR, e.g. oci:dist/image`, in, text)
 	}
-	m, err := idx.IndexManifest()
-	if err != nil {
-		return nil, fmt.Errorf("input %q: reading %s: %w", o.input, dir, err)
+	s.path = s.o.resolve(s.path)
+	if _, err := os.Stat(filepath.Join(s.path, "index.json")); err != nil {
+		return fmt.Errorf(`input %q: %s is not an OCI image layout (no readable index.json: %v); write one with "deploy-action build --output DIR", "skopeo copy ... oci:DIR" or "crane pull --format=oci"`, in, s.path, err)
 	}
-	switch len(m.Manifests) {
-	case 0:
-		return nil, fmt.Errorf("input %q: %s holds no image", o.input, dir)
-	case 1:
-		return p.Image(m.Manifests[0].Digest)
-	}
-	return nil, fmt.Errorf("input %q: %s holds %d images; name one as oci:%s@sha256:...", o.input, dir, len(m.Manifests), dir)
+	return nil
 }
 
-func fromDaemon(ctx context.Context, ref string, o options) (v1.Image, error) {
-	r, err := name.ParseReference(ref)
+func (s *Source) parseTarball(text string) error {
+	in := s.o.input
+	s.path = strings.TrimPrefix(text, tarballPrefix)
+	if s.path == "" {
+		return fmt.Errorf(`input %q: %q names no file; write tarball:FILE, e.g. tarball:image.tar from "docker save"`, in, text)
+	}
+	s.path = s.o.resolve(s.path)
+	if fi, err := os.Stat(s.path); err != nil || !fi.Mode().IsRegular() {
+		return fmt.Errorf(`input %q: %s is not a readable file; save an image there with "docker save IMAGE -o FILE"`, in, s.path)
+	}
+	return nil
+}
+
+func (o options) resolve(p string) string {
+	if filepath.IsAbs(p) || o.dir == "" {
+		return filepath.Clean(p)
+	}
+	return filepath.Join(o.dir, p)
+}
+
+// fix lists the kinds the input takes: `use "scratch", ... or "docker:NAME"`.
+func (o options) fix() string {
+	forms := make([]string, len(o.kinds))
+	for i, k := range o.kinds {
+		forms[i] = k.form()
+	}
+	if len(forms) == 1 {
+		return "use " + forms[0]
+	}
+	return "use " + strings.Join(forms[:len(forms)-1], ", ") + " or " + forms[len(forms)-1]
+}
+
+// refuse explains that the input does not take text of kind k.
+func (o options) refuse(k Kind, s string) error {
+	switch {
+	case k == Remote:
+		return fmt.Errorf("input %q: %q is not an image source; %s%s", o.input, s, o.fix(), o.pathHint(s))
+	case k == Docker && o.takes(Tarball):
+		// Reading the engine needs a daemon; a saved tarball does not.
+		file := o.input + ".tar"
+		return fmt.Errorf(`input %q: %q is %s, which this input cannot read; run "docker save %s -o %s" and use tarball:%s`,
+			o.input, s, k.noun(), strings.TrimPrefix(s, dockerPrefix), file, file)
+	}
+	return fmt.Errorf("input %q: %q is %s, which this input does not take; %s", o.input, s, k.noun(), o.fix())
+}
+
+// pathHint suggests the prefix a local path needs, when s names one.
+func (o options) pathHint(s string) string {
+	fi, err := os.Stat(o.resolve(s))
+	switch {
+	case err != nil:
+		return ""
+	case fi.IsDir() && o.takes(Layout):
+		return fmt.Sprintf(" (for the OCI image layout in that directory, write %q)", layoutPrefix+s)
+	case fi.Mode().IsRegular() && o.takes(Tarball):
+		return fmt.Sprintf(" (for the image tarball in that file, write %q)", tarballPrefix+s)
+	}
+	return ""
+}
+
+// Kind says what kind of image the source names.
+func (s Source) Kind() Kind { return s.kind }
+
+// String is the source as text Parse takes; local paths are resolved against
+// WithDir.
+func (s Source) String() string {
+	switch s.kind {
+	case Scratch:
+		return "scratch"
+	case Remote:
+		return s.ref.String()
+	case Layout:
+		if s.digest != nil {
+			return layoutPrefix + s.path + "@" + s.digest.String()
+		}
+		return layoutPrefix + s.path
+	case Tarball:
+		return tarballPrefix + s.path
+	case Docker:
+		return dockerPrefix + s.ref.String()
+	}
+	return ""
+}
+
+// Resolve parses ref and reads the image it names.
+func Resolve(ctx context.Context, ref string, opts ...Option) (v1.Image, error) {
+	s, err := Parse(ref, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("input %q: %q is not an image name (%v)", o.input, ref, err)
+		return nil, err
 	}
-	copts := []client.Opt{client.FromEnv}
-	if o.dockerHost != "" {
-		copts = append(copts, client.WithHost(o.dockerHost))
-	}
-	c, err := client.New(copts...)
-	if err != nil {
-		return nil, fmt.Errorf("connecting to the Docker engine: %w", err)
-	}
-	img, err := daemon.Image(r, daemon.WithContext(ctx), daemon.WithClient(c))
-	if err != nil {
-		return nil, fmt.Errorf("input %q: reading %s from the Docker engine: %w", o.input, ref, err)
-	}
-	return img, nil
+	return s.Image(ctx)
 }

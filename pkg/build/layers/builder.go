@@ -17,6 +17,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/deploy-action/deploy-action/pkg/imagesource"
 )
 
 // defaultPlatform is picked from a multi-platform base when Spec.Platform is empty.
@@ -57,10 +59,9 @@ type Spec struct {
 type Builder struct {
 	spec     Spec
 	opts     options
-	base     base
+	base     imagesource.Source
 	sources  []source
 	platform v1.Platform
-	explicit bool // Spec.Platform was set
 	epoch    time.Time
 	ports    []string
 }
@@ -72,14 +73,21 @@ func New(spec Spec, opts ...Option) (*Builder, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	b := &Builder{spec: spec, opts: o, explicit: spec.Platform != ""}
+	b := &Builder{spec: spec, opts: o}
 
 	var errs []error
 	if o.keychain == nil || o.transport == nil || o.getenv == nil {
 		errs = append(errs, errors.New("layers: WithKeychain, WithTransport and WithGetenv need a non-nil value"))
 	}
-	var err error
-	if b.base, err = parseBase(spec.Base, o.dir); err != nil {
+	p := spec.Platform
+	if p == "" {
+		p = defaultPlatform
+	}
+	pl, err := v1.ParsePlatform(p)
+	if err != nil || pl.OS == "" || pl.Architecture == "" {
+		pl = nil
+	}
+	if b.base, err = imagesource.Parse(spec.Base, b.baseOptions(pl)...); err != nil {
 		errs = append(errs, err)
 	}
 	for _, l := range spec.Layers {
@@ -105,11 +113,7 @@ func New(spec Spec, opts ...Option) (*Builder, error) {
 			errs = append(errs, errors.New(`input "labels": a label has an empty key; write KEY=VALUE`))
 		}
 	}
-	p := spec.Platform
-	if p == "" {
-		p = defaultPlatform
-	}
-	if pl, err := v1.ParsePlatform(p); err != nil || pl.OS == "" || pl.Architecture == "" {
+	if pl == nil {
 		errs = append(errs, fmt.Errorf(`platform %q is not os/arch[/variant]; write e.g. "linux/amd64" or "linux/arm64"`, p))
 	} else {
 		b.platform = *pl
@@ -121,6 +125,34 @@ func New(spec Spec, opts ...Option) (*Builder, error) {
 		return nil, err
 	}
 	return b, nil
+}
+
+// baseOptions says how to read Spec.Base: relative paths start at the
+// directory, and the Docker engine is out of reach of a daemonless build.
+// Nil credentials or transport and a bad platform (pl nil) are reported by
+// New, once.
+func (b *Builder) baseOptions(pl *v1.Platform) []imagesource.Option {
+	o := b.opts
+	opts := []imagesource.Option{
+		imagesource.WithInput("base"),
+		imagesource.WithDir(o.dir),
+		imagesource.WithKinds(imagesource.Scratch, imagesource.Remote, imagesource.Layout, imagesource.Tarball),
+	}
+	if o.keychain != nil {
+		opts = append(opts, imagesource.WithKeychain(o.keychain))
+	}
+	if o.transport != nil {
+		opts = append(opts, imagesource.WithTransport(o.transport))
+	}
+	switch {
+	case pl == nil:
+	case b.spec.Platform != "":
+		// Asked for: a single-platform base must be for it too.
+		opts = append(opts, imagesource.WithPlatform(*pl))
+	default:
+		opts = append(opts, imagesource.WithDefaultPlatform(*pl))
+	}
+	return opts
 }
 
 // findSource stats a layer's source, following a symlink that is the source
@@ -142,6 +174,13 @@ func findSource(l Layer, dir string) (source, error) {
 		return source{}, layerError(l.String(), "has a source that is neither a file nor a directory", "name a file or a directory")
 	}
 	return source{Layer: l, path: real, isDir: fi.IsDir(), name: filepath.Base(p)}, nil
+}
+
+func resolve(dir, p string) string {
+	if filepath.IsAbs(p) {
+		return filepath.Clean(p)
+	}
+	return filepath.Join(dir, p)
 }
 
 func absDir(dir string) string {
@@ -225,7 +264,7 @@ func (b *Builder) Build(ctx context.Context) (v1.Image, error) {
 		// A remote image keeps the context for the blobs it reads later (a
 		// push reads them): give it the caller's, which outlives the group's.
 		var err error
-		img, anns, err = b.base.image(ctx, b.opts, b.platform, b.explicit)
+		img, anns, err = b.base.BaseImage(ctx)
 		return err
 	})
 	// The layer media type must match the base manifest's kind, which is not
@@ -285,7 +324,7 @@ func (b *Builder) Build(ctx context.Context) (v1.Image, error) {
 func (b *Builder) configure(cf *v1.ConfigFile) {
 	s := b.spec
 	cf.Created = v1.Time{Time: b.epoch}
-	if b.base.kind == baseScratch {
+	if b.base.Kind() == imagesource.Scratch {
 		cf.OS, cf.Architecture, cf.Variant = b.platform.OS, b.platform.Architecture, b.platform.Variant
 	}
 	c := &cf.Config

@@ -289,7 +289,6 @@ func TestBuildRegistryBase(t *testing.T) {
 		{name: "index, default platform", base: multiRef.String(), want: amd, wantDigest: digest(t, idx)},
 		{name: "index, arm64 without variant", base: multiRef.String(), platform: "linux/arm64", want: arm, wantDigest: digest(t, idx)},
 		{name: "entrypoint clears the base cmd", base: single.String(), entrypoint: []string{"/app"}, want: amd, wantDigest: digest(t, amd)},
-		{name: "index without the platform", base: multiRef.String(), platform: "linux/s390x", wantErr: "has no image for linux/s390x, only for linux/amd64, linux/arm64/v8; set the platform"},
 		{name: "single image of another platform", base: single.String(), platform: "linux/arm64", wantErr: "is for linux/amd64, not linux/arm64"},
 		{name: "missing tag", base: host + "/base/single:nope", wantErr: "reading base"},
 	}
@@ -381,8 +380,7 @@ func TestBuildLayoutBase(t *testing.T) {
 		{name: "by digest", base: "oci:" + multi + "@" + digest(t, arm).String(), platform: "linux/arm64", want: arm},
 		{name: "nested index", base: "oci:" + nested, platform: "linux/arm64/v8", want: arm},
 		{name: "nested, by digest", base: "oci:" + nested + "@" + digest(t, arm).String(), want: arm},
-		{name: "unknown digest", base: "oci:" + multi + "@" + digest(t, empty.Image).String(), wantErr: "no manifest sha256:"},
-		{name: "empty layout", base: "oci:" + emptyLayout, wantErr: "holds no image"},
+		{name: "empty layout", base: "oci:" + emptyLayout, wantErr: "reading base oci:" + emptyLayout + ": the layout holds no image"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

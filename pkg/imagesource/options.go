@@ -1,0 +1,145 @@
+package imagesource
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+)
+
+// Option configures Parse and Resolve.
+type Option func(*options)
+
+type options struct {
+	input      string
+	dir        string
+	keychain   authn.Keychain
+	transport  http.RoundTripper
+	platform   v1.Platform
+	explicit   bool // the platform came from WithPlatform
+	dockerHost string
+	kinds      []Kind
+	errs       []error
+}
+
+// defaults are the only place the outside world comes in by default.
+func defaults() options {
+	return options{
+		input:     "from",
+		keychain:  authn.DefaultKeychain,
+		transport: remote.DefaultTransport,
+		platform:  v1.Platform{OS: "linux", Architecture: "amd64"},
+		kinds:     allKinds,
+	}
+}
+
+func (o *options) fail(format string, args ...any) {
+	o.errs = append(o.errs, fmt.Errorf("imagesource: "+format, args...))
+}
+
+func makeOptions(opts []Option) (options, error) {
+	o := defaults()
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return o, errors.Join(o.errs...)
+}
+
+// WithInput names the input the text came from, for error messages
+// (default "from").
+func WithInput(name string) Option {
+	return func(o *options) {
+		if name == "" {
+			o.fail("WithInput needs a name")
+		}
+		o.input = name
+	}
+}
+
+// WithDir sets the directory that relative oci: and tarball: paths are
+// resolved against (default: the working directory), e.g. GITHUB_WORKSPACE.
+func WithDir(dir string) Option {
+	return func(o *options) { o.dir = dir }
+}
+
+// WithKeychain sets the credentials for registry sources
+// (default authn.DefaultKeychain).
+func WithKeychain(k authn.Keychain) Option {
+	return func(o *options) {
+		if k == nil {
+			o.fail("WithKeychain needs a non-nil keychain")
+		}
+		o.keychain = k
+	}
+}
+
+// WithTransport sets the HTTP transport for registry sources
+// (default remote.DefaultTransport).
+func WithTransport(t http.RoundTripper) Option {
+	return func(o *options) {
+		if t == nil {
+			o.fail("WithTransport needs a non-nil transport")
+		}
+		o.transport = t
+	}
+}
+
+// WithPlatform says which platform the image must be for: it is picked from
+// a multi-platform index or layout, and an image for a single platform must
+// match it.
+func WithPlatform(p v1.Platform) Option {
+	return func(o *options) {
+		if o.checkPlatform("WithPlatform", p) {
+			o.platform, o.explicit = p, true
+		}
+	}
+}
+
+// WithDefaultPlatform sets the platform picked from a multi-platform index or
+// layout when nobody asked for one (default linux/amd64); an image for a
+// single platform is taken whatever its platform. WithPlatform wins over it.
+func WithDefaultPlatform(p v1.Platform) Option {
+	return func(o *options) {
+		if o.checkPlatform("WithDefaultPlatform", p) && !o.explicit {
+			o.platform = p
+		}
+	}
+}
+
+func (o *options) checkPlatform(opt string, p v1.Platform) bool {
+	if p.OS == "" || p.Architecture == "" {
+		o.fail("%s needs an OS and an architecture, e.g. linux/amd64; got %q", opt, p.String())
+		return false
+	}
+	return true
+}
+
+// WithDockerHost sets the engine address for docker: sources (default: from
+// DOCKER_HOST and the other variables the Docker CLI reads).
+func WithDockerHost(h string) Option {
+	return func(o *options) { o.dockerHost = h }
+}
+
+// WithKinds limits the kinds of source the input takes (default: all). Text
+// of another kind is rejected by Parse with a message that lists the kinds
+// the input takes; a docker: source is met with how to save it as a tarball
+// when Tarball is one of them.
+func WithKinds(kinds ...Kind) Option {
+	return func(o *options) {
+		if len(kinds) == 0 {
+			o.fail("WithKinds needs at least one kind")
+		}
+		for _, k := range kinds {
+			if !slices.Contains(allKinds, k) {
+				o.fail("WithKinds: %d is not a Kind", int(k))
+			}
+		}
+		o.kinds = slices.Clone(kinds)
+	}
+}
+
+func (o options) takes(k Kind) bool { return slices.Contains(o.kinds, k) }
