@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"path"
 	"strconv"
 	"time"
@@ -104,6 +105,11 @@ func (e *env) runStages(ctx context.Context, v *values, stages []pipeline.Stage)
 	cfg, err := e.config(v, stages)
 	if err != nil {
 		return err
+	}
+	// The BuildKit backend keeps the built image's layers in temporary files
+	// until the push has read them.
+	if c, ok := cfg.Builder.(io.Closer); ok {
+		defer c.Close()
 	}
 	res, err := pipeline.Run(ctx, cfg, e.rep)
 	e.reportResult(res, err)

@@ -79,6 +79,9 @@ func Run(ctx context.Context, rep *report.Reporter, o Options) error {
 	refs = append(refs, res...)
 
 	if shop := shopBuilder(ctx, rep, o); shop != nil {
+		if c, ok := shop.(io.Closer); ok {
+			defer c.Close()
+		}
 		res, err := run(ctx, rep, shop, host+"/demo/shop", "shop", o)
 		if err != nil {
 			return err
