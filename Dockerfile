@@ -14,11 +14,14 @@ ARG VERSION=dev
 ARG COMMIT=unknown
 RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
     go build -ldflags "-s -w -X github.com/deploy-action/deploy-action/internal/cli.version=${VERSION} -X github.com/deploy-action/deploy-action/internal/cli.commit=${COMMIT}" \
-      -o /out/deploy-action ./cmd/deploy-action
+      -o /out/deploy-action ./cmd/deploy-action \
+ && mkdir -m 1777 /out/tmp
 
 FROM scratch AS cli
 COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
 COPY --from=build /out/deploy-action /usr/local/bin/deploy-action
+# A BuildKit build's result is spooled to temporary files before the push reads it.
+COPY --from=build /out/tmp /tmp
 USER 65532:65532
 ENTRYPOINT ["/usr/local/bin/deploy-action"]
 

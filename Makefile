@@ -52,8 +52,9 @@ build:
 # The same image as the Dockerfile's "action" stage, made without a daemon, so its size
 # can be measured anywhere.
 action-image: build
-	rm -rf dist/action-image
-	bin/deploy-action build --base scratch \
+	rm -rf dist/action-image dist/tmp
+	mkdir -p dist/tmp && chmod 1777 dist/tmp
+	bin/deploy-action build --base scratch --layers dist/tmp:/tmp \
 	  --layers bin/deploy-action:/usr/local/bin/deploy-action,mode=0755 \
 	  --layers /etc/ssl/certs/ca-certificates.crt:/etc/ssl/certs/ca-certificates.crt,mode=0644 \
 	  --entrypoint /usr/local/bin/deploy-action --output dist/action-image
@@ -62,7 +63,7 @@ action-image: build
 
 $(STATICCHECK):
 	mkdir -p $(TOOLS_BIN)
-	GOBIN=$$(mktemp -d) && $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) && mv $$GOBIN/staticcheck $@
+	export GOBIN=$$(mktemp -d) && $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) && mv $$GOBIN/staticcheck $@
 
 lint: $(STATICCHECK)
 	$(call step,gofmt,out=$$(gofmt -l $$(git ls-files '*.go')); [ -z "$$out" ] || { echo "gofmt needed: $$out"; exit 1; })

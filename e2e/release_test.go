@@ -59,7 +59,10 @@ func inspect(t *testing.T, rs *testenv.RegistryServer, ref string) inspection {
 	return in
 }
 
-var digestLine = regexp.MustCompile(`(?m)^digest=(sha256:[0-9a-f]{64})$`)
+var (
+	digestLine         = regexp.MustCompile(`(?m)^digest=(sha256:[0-9a-f]{64})$`)
+	regexpDigestOutput = regexp.MustCompile(`digest<<\S+\n(sha256:[0-9a-f]{64})\n`)
+)
 
 // TestReleaseShop is the seed's release: the shop built through BuildKit in the
 // engine, tagged <version> and latest, pushed to a plain registry and to one
