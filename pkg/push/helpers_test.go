@@ -83,18 +83,6 @@ func (r *recorder) requests() []string {
 	return append([]string(nil), r.reqs...)
 }
 
-// count returns how many recorded requests match the pattern.
-func (r *recorder) count(pattern string) int {
-	re := regexp.MustCompile(pattern)
-	n := 0
-	for _, req := range r.requests() {
-		if re.MatchString(req) {
-			n++
-		}
-	}
-	return n
-}
-
 var uploadID = regexp.MustCompile(`/blobs/uploads/[^/]+$`)
 
 // flaky fails the first request of each kind (method and path, upload IDs

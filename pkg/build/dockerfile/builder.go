@@ -93,7 +93,7 @@ func newAPIClient(o options) (*client.Client, error) {
 	}
 	c, err := client.New(copts...)
 	if err != nil {
-		return nil, fmt.Errorf("Docker host %q: %w; set DOCKER_HOST to unix:///path/to/docker.sock or tcp://host:port", host, err)
+		return nil, fmt.Errorf("the Docker host %q: %w; set DOCKER_HOST to unix:///path/to/docker.sock or tcp://host:port", host, err)
 	}
 	return c, nil
 }
