@@ -12,12 +12,14 @@ var outputs = []struct{ name, description string }{
 	{"image", "The image by digest in the first registry that took it (<repository>@sha256:...)"},
 	{"refs", "The image by digest in every registry that took it, one per line"},
 	{"tags", "The tags written, comma-separated"},
+	{"test-result", "passed or failed: the test stage's verdict"},
 }
 
 var groupTitles = map[string]string{
 	"run":   "Pipeline",
 	"build": "Stage build: a Dockerfile through BuildKit, or files on a base image without a daemon",
 	"tag":   "Tags and labels",
+	"test":  "Stage test: policy checks read from the image, structure tests, a smoke run with services",
 	"push":  "Stage push",
 }
 

@@ -138,9 +138,9 @@ func TestSecretsNeverPrinted(t *testing.T) {
 		args    []string
 		actions bool
 	}{
-		{"flag", map[string]string{}, []string{"run", "--base", "scratch", "--layers", site + ":/srv", "--images", host + "/acme/shop",
+		{"flag", map[string]string{}, []string{"run", "--stages", "build,push", "--base", "scratch", "--layers", site + ":/srv", "--images", host + "/acme/shop",
 			"--tags", "latest", "--username", "acme", "--password", secret}, false},
-		{"action input", map[string]string{"GITHUB_ACTIONS": "true", "INPUT_BASE": "scratch", "INPUT_LAYERS": site + ":/srv",
+		{"action input", map[string]string{"GITHUB_ACTIONS": "true", "INPUT_STAGES": "build,push", "INPUT_BASE": "scratch", "INPUT_LAYERS": site + ":/srv",
 			"INPUT_IMAGES": host + "/acme/shop", "INPUT_TAGS": "latest", "INPUT_USERNAME": "acme", "INPUT_PASSWORD": secret}, []string{"run"}, true},
 		{"bad input after the secret", map[string]string{"GITHUB_ACTIONS": "true", "INPUT_PASSWORD": secret, "INPUT_USERNAME": "acme",
 			"INPUT_STAGES": "build,nope"}, []string{"run"}, true},

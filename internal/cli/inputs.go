@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/spf13/pflag"
+
+	"github.com/deploy-action/deploy-action/pkg/imagetest"
 )
 
 // input is one setting that is both a CLI flag and an action input, under the
@@ -31,7 +33,7 @@ const (
 )
 
 var inputs = []input{
-	{name: "stages", group: "run", def: "build,push", kind: kindList, usage: "stages to run, in pipeline order: build, push"},
+	{name: "stages", group: "run", def: "build,test,push", kind: kindList, usage: "stages to run, in pipeline order: build, test, push"},
 	{name: "from", group: "run", usage: "image to use when the build stage does not run: oci:DIR, tarball:FILE or docker:NAME"},
 	{name: "output", group: "run", usage: "write the built image to this OCI layout directory"},
 	{name: "docker-host", group: "run", usage: "Docker engine address (default: DOCKER_HOST, else unix:///var/run/docker.sock)"},
@@ -56,6 +58,8 @@ var inputs = []input{
 	{name: "raw-tags", group: "tag", kind: kindList, usage: "extra tags, used as they are"},
 	{name: "title", group: "tag", usage: "image title label (default: the repository name)"},
 
+	// The test stage's inputs come from pkg/imagetest (see init).
+
 	{name: "images", group: "push", kind: kindList, usage: "repositories to push to, e.g. docker.io/<namespace>/<name>, ghcr.io/<owner>/<name>"},
 	{name: "username", group: "push", usage: "registry username"},
 	{name: "password", group: "push", secret: true, usage: "registry password or access token (masked)"},
@@ -63,6 +67,26 @@ var inputs = []input{
 	{name: "github-token", group: "push", secret: true, actions: "${{ github.token }}", usage: "token for ghcr.io pushes (masked)"},
 	{name: "registry-ca", group: "push", usage: "PEM file of an extra CA to trust for registries with private TLS"},
 	{name: "insecure-registries", group: "push", kind: kindList, usage: "registries to reach over plain HTTP (loopback ones always may)"},
+}
+
+// init inserts the test stage's inputs, which pkg/imagetest owns, after the
+// tag inputs, so action.yml lists the stages in pipeline order.
+func init() {
+	kinds := map[string]kind{"string": kindString, "bool": kindBool, "list": kindList, "lines": kindLines, "yaml": kindString}
+	var test []input
+	for _, in := range imagetest.Inputs {
+		k, ok := kinds[in.Kind]
+		if !ok {
+			panic("imagetest input " + in.Name + " has unknown kind " + in.Kind)
+		}
+		test = append(test, input{name: in.Name, group: "test", usage: in.Description, def: in.Default, kind: k, secret: in.Secret})
+	}
+	for i, in := range inputs {
+		if in.group == "push" {
+			inputs = append(inputs[:i], append(test, inputs[i:]...)...)
+			return
+		}
+	}
 }
 
 func lookupInput(name string) input {
@@ -153,6 +177,20 @@ func (v *values) str(n string) string    { return strings.TrimSpace(*v.strings[n
 func (v *values) boolean(n string) bool  { return *v.bools[n] }
 func (v *values) list(n string) []string { return v.lists[n].items }
 func (v *values) changed(n string) bool  { return v.fs.Changed(n) }
+
+// text returns an input as the text an action input would hold: lists one
+// item per line, "" for inputs the command does not have.
+func (v *values) text(n string) string {
+	switch {
+	case v.strings[n] != nil:
+		return *v.strings[n]
+	case v.lists[n] != nil:
+		return strings.Join(v.lists[n].items, "\n")
+	case v.bools[n] != nil:
+		return strconv.FormatBool(*v.bools[n])
+	}
+	return ""
+}
 
 // keyValues parses KEY=VALUE lines of the named input.
 func (v *values) keyValues(n string) (map[string]string, error) {

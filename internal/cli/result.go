@@ -24,6 +24,19 @@ func (e *env) reportResult(res *pipeline.Result, runErr error) {
 		e.rep.Output("tags", strings.Join(res.Tags, ","))
 		fmt.Fprintf(&b, "**Tags:** %s\n\n", "`"+strings.Join(res.Tags, "`, `")+"`")
 	}
+	if res.Test != nil {
+		result := "passed"
+		if res.Test.Failed() {
+			result = "failed"
+		}
+		e.rep.Output("test-result", result)
+		if e.rep.InActions() {
+			b.WriteString(res.Test.Markdown())
+		} else {
+			b.WriteString(res.Test.Text())
+		}
+		b.WriteString("\n")
+	}
 	if res.Push != nil {
 		var rows [][]string
 		var ok []string

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path"
 	"strconv"
 	"time"
@@ -17,15 +18,16 @@ import (
 	"github.com/deploy-action/deploy-action/pkg/build/dockerfile"
 	"github.com/deploy-action/deploy-action/pkg/build/layers"
 	"github.com/deploy-action/deploy-action/pkg/imagesource"
+	"github.com/deploy-action/deploy-action/pkg/imagetest"
 	"github.com/deploy-action/deploy-action/pkg/metadata"
 	"github.com/deploy-action/deploy-action/pkg/pipeline"
 	"github.com/deploy-action/deploy-action/pkg/push"
 )
 
 var (
-	runInputs   = allInputNames()
 	buildInputs = []string{"output", "docker-host", "context", "dockerfile", "target", "build-args", "labels", "no-cache",
 		"base", "layers", "entrypoint", "cmd", "workdir", "env", "user", "ports", "version", "title"}
+	testInputs = append([]string{"from", "docker-host"}, imagetestInputNames()...)
 	pushInputs = []string{"from", "docker-host", "version", "tags", "raw-tags", "title", "images", "username", "password",
 		"registry", "github-token", "registry-ca", "insecure-registries"}
 )
@@ -38,6 +40,30 @@ func allInputNames() []string {
 	return n
 }
 
+func imagetestInputNames() []string {
+	n := make([]string, len(imagetest.Inputs))
+	for i, in := range imagetest.Inputs {
+		n[i] = in.Name
+	}
+	return n
+}
+
+func newTestCmd(e *env) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "test",
+		Short: "Test an image before it ships: policy checks, structure tests, a smoke run with services",
+		Example: `  deploy-action test --from docker:shop:dev --ready-path /readyz \
+    --services 'db: {image: postgres:17, env: {POSTGRES_PASSWORD: pw}}' \
+    --smoke-env DATABASE_URL=postgresql://postgres:pw@db/postgres --junit report.xml`,
+		Args: cobra.NoArgs,
+	}
+	v := addInputs(c.Flags(), testInputs...)
+	c.RunE = func(c *cobra.Command, _ []string) error {
+		return e.runStages(c.Context(), v, []pipeline.Stage{pipeline.Test})
+	}
+	return c
+}
+
 func newRunCmd(e *env) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "run",
@@ -46,7 +72,7 @@ func newRunCmd(e *env) *cobra.Command {
     --images docker.io/acme/shop --version 1.4.0 --tags version,latest`,
 		Args: cobra.NoArgs,
 	}
-	v := addInputs(c.Flags(), runInputs...)
+	v := addInputs(c.Flags(), allInputNames()...) // all: after init added the test inputs
 	c.RunE = func(c *cobra.Command, _ []string) error { return e.runStages(c.Context(), v, nil) }
 	return c
 }
@@ -111,9 +137,58 @@ func (e *env) runStages(ctx context.Context, v *values, stages []pipeline.Stage)
 	if c, ok := cfg.Builder.(io.Closer); ok {
 		defer c.Close()
 	}
+	if c, ok := cfg.Tester.(io.Closer); ok {
+		defer c.Close()
+	}
 	res, err := pipeline.Run(ctx, cfg, e.rep)
+	if jerr := e.writeJUnit(v, res); jerr != nil && err == nil {
+		err = jerr
+	}
 	e.reportResult(res, err)
 	return err
+}
+
+// writeJUnit writes the test report for CI test reporters when "junit" is set.
+func (e *env) writeJUnit(v *values, res *pipeline.Result) error {
+	path := v.strOr("junit")
+	if path == "" || res == nil || res.Test == nil {
+		return nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("input \"junit\": %w; give a writable file path", err)
+	}
+	if err := res.Test.JUnit(f); err != nil {
+		f.Close()
+		return fmt.Errorf("input \"junit\": writing %s: %w", path, err)
+	}
+	return f.Close()
+}
+
+// tester makes the test stage from its inputs.
+func (e *env) tester(v *values) (*imagetest.Tester, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := imagetest.ConfigFromInputs(v.text, dir)
+	if err != nil {
+		return nil, err
+	}
+	w, _ := e.rep.Writer()
+	opts := []imagetest.Option{imagetest.WithLog(w), imagetest.WithMask(e.rep.Mask), imagetest.WithGetenv(e.getenv)}
+	if h := v.strOr("docker-host"); h != "" {
+		opts = append(opts, imagetest.WithDockerHost(h))
+	}
+	// Inside a Docker action the engine publishes ports on the host's loopback,
+	// which is not this container's: the readiness probe joins the run's
+	// network from this container instead.
+	if e.rep.InActions() && e.getenv("HOSTNAME") != "" {
+		if _, err := os.Stat("/.dockerenv"); err == nil {
+			opts = append(opts, imagetest.WithProbeFrom(e.getenv("HOSTNAME")))
+		}
+	}
+	return imagetest.New(cfg, opts...)
 }
 
 func (e *env) config(v *values, stages []pipeline.Stage) (pipeline.Config, error) {
@@ -154,6 +229,12 @@ func (e *env) config(v *values, stages []pipeline.Stage) (pipeline.Config, error
 				return cfg, err
 			}
 			cfg.Output = v.strOr("output")
+		case pipeline.Test:
+			t, err := e.tester(v)
+			if err != nil {
+				return cfg, err
+			}
+			cfg.Tester = t
 		case pipeline.Push:
 			opts, err := e.pushOptions(v)
 			if err != nil {

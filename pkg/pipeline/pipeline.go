@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 
 	"github.com/deploy-action/deploy-action/pkg/build"
+	"github.com/deploy-action/deploy-action/pkg/imagetest"
 	"github.com/deploy-action/deploy-action/pkg/metadata"
 	"github.com/deploy-action/deploy-action/pkg/push"
 )
@@ -26,6 +27,10 @@ type Config struct {
 	Source func(context.Context) (v1.Image, error)
 	// Output, when set, is an OCI layout directory the built image is written to.
 	Output string
+
+	// Tester checks the image when the test stage runs; a failed check stops
+	// the run before anything is pushed.
+	Tester Tester
 
 	// Meta says what the image is called and what it says about itself.
 	Meta Meta
@@ -44,6 +49,12 @@ type Meta struct {
 	RawTags     []string
 	Created     time.Time
 	Annotations map[string]string
+}
+
+// Tester checks an image before it ships. engineRef names the image in the
+// Docker engine when a build left it there ("" when it must be loaded).
+type Tester interface {
+	Test(ctx context.Context, img v1.Image, engineRef string) (*imagetest.Report, error)
 }
 
 // Observer is told about the run as it goes.
@@ -65,6 +76,7 @@ type Result struct {
 	Digest v1.Hash
 	Tags   []string
 	Labels map[string]string
+	Test   *imagetest.Report
 	Push   *push.Result
 	Stages []StageResult
 }
@@ -76,6 +88,9 @@ func (c *Config) Validate() error {
 	}
 	if has(c.Stages, Build) && c.Builder == nil {
 		return errors.New("the build stage has no builder; set input \"context\" (Dockerfile build) or \"base\" and \"layers\" (daemonless build)")
+	}
+	if has(c.Stages, Test) && c.Tester == nil {
+		return errors.New("the test stage has no tester; configure the test inputs (test-policy, structure-tests, smoke, ...)")
 	}
 	if !has(c.Stages, Build) && c.Source == nil {
 		return errors.New(`without the build stage there is no image; set input "from" to an image built earlier (oci:DIR, tarball:FILE or docker:NAME)`)
@@ -113,12 +128,20 @@ func Run(ctx context.Context, cfg Config, obs Observer) (*Result, error) {
 		}
 	}
 
-	var img v1.Image
+	var (
+		img       v1.Image
+		engineRef string
+	)
 	if has(cfg.Stages, Build) {
 		err := res.stage(obs, Build, func() error {
 			built, err := cfg.Builder.Build(ctx)
 			if err != nil {
 				return err
+			}
+			// A BuildKit build leaves the image in the engine: the test stage
+			// runs that one instead of loading it again.
+			if e, ok := built.(interface{ ID() string }); ok {
+				engineRef = e.ID()
 			}
 			res.Labels = metadata.Labels(cfg.Meta.Context, cfg.Meta.Title, cfg.Meta.Version, cfg.Meta.Created)
 			img, err = metadata.Annotate(built, res.Labels, cfg.Meta.Annotations)
@@ -147,6 +170,27 @@ func Run(ctx context.Context, cfg Config, obs Observer) (*Result, error) {
 	}
 	res.Image, res.Digest = img, d
 	obs.Infof("image %s", d)
+
+	if has(cfg.Stages, Test) {
+		err := res.stage(obs, Test, func() error {
+			rep, err := cfg.Tester.Test(ctx, img, engineRef)
+			res.Test = rep
+			if err != nil {
+				return err
+			}
+			if rep.Failed() {
+				msg := "the image failed its tests (" + rep.Verdict() + ")"
+				if has(cfg.Stages, Push) {
+					msg += "; nothing was pushed"
+				}
+				return errors.New(msg)
+			}
+			return nil
+		})
+		if err != nil {
+			return res, err
+		}
+	}
 
 	if has(cfg.Stages, Push) {
 		err := res.stage(obs, Push, func() error {

@@ -23,6 +23,7 @@ import (
 
 	"github.com/deploy-action/deploy-action/pkg/build/layers"
 	"github.com/deploy-action/deploy-action/pkg/imagesource"
+	"github.com/deploy-action/deploy-action/pkg/imagetest"
 	"github.com/deploy-action/deploy-action/pkg/metadata"
 	"github.com/deploy-action/deploy-action/pkg/pipeline"
 )
@@ -181,4 +182,55 @@ func TestParseStages(t *testing.T) {
 	assert.True(t, strings.HasPrefix(err.Error(), `input "stages": unknown stage "deploy-now"; use`), err.Error())
 	_, err = pipeline.ParseStages(nil)
 	require.Error(t, err)
+}
+
+// stubTester returns a fixed report; the tester is the pipeline's own interface.
+type stubTester struct {
+	report    *imagetest.Report
+	engineRef string
+}
+
+func (s *stubTester) Test(_ context.Context, _ v1.Image, engineRef string) (*imagetest.Report, error) {
+	s.engineRef = engineRef
+	return s.report, nil
+}
+
+func TestFailedTestPushesNothing(t *testing.T) {
+	t.Parallel()
+	host := newRegistry(t)
+	img, err := random.Image(64, 1)
+	require.NoError(t, err)
+	tester := &stubTester{report: &imagetest.Report{Cases: []imagetest.Case{
+		{Suite: imagetest.SuitePolicy, Name: "user", Status: imagetest.Fail, Message: "runs as root"},
+		{Suite: imagetest.SuitePolicy, Name: "size", Status: imagetest.Warn},
+	}}}
+	res, err := pipeline.Run(context.Background(), pipeline.Config{
+		Stages:  []pipeline.Stage{pipeline.Build, pipeline.Test, pipeline.Push},
+		Builder: &countingBuilder{img: img},
+		Tester:  tester,
+		Meta:    pipeline.Meta{Policies: []string{"latest"}},
+		Images:  []string{host + "/acme/shop"},
+	}, &nopObserver{})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "test: the image failed its tests (")
+	assert.Contains(t, err.Error(), "nothing was pushed")
+	assert.Nil(t, res.Push)
+	require.NotNil(t, res.Test)
+	ref, err := name.ParseReference(host + "/acme/shop:latest")
+	require.NoError(t, err)
+	_, err = remote.Head(ref)
+	assert.Error(t, err, "no tag may exist after a failed test")
+
+	// A passing report lets the push go on.
+	tester.report = &imagetest.Report{Cases: []imagetest.Case{{Suite: imagetest.SuitePolicy, Name: "user", Status: imagetest.Pass}}}
+	_, err = pipeline.Run(context.Background(), pipeline.Config{
+		Stages:  []pipeline.Stage{pipeline.Build, pipeline.Test, pipeline.Push},
+		Builder: &countingBuilder{img: img},
+		Tester:  tester,
+		Meta:    pipeline.Meta{Policies: []string{"latest"}},
+		Images:  []string{host + "/acme/shop"},
+	}, &nopObserver{})
+	require.NoError(t, err)
+	_, err = remote.Head(ref)
+	assert.NoError(t, err)
 }

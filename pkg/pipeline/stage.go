@@ -11,11 +11,12 @@ type Stage string
 
 const (
 	Build Stage = "build"
+	Test  Stage = "test"
 	Push  Stage = "push"
 )
 
 // order is the one direction values flow in.
-var order = []Stage{Build, Push}
+var order = []Stage{Build, Test, Push}
 
 // ParseStages reads the "stages" input: a comma- or newline-separated list.
 func ParseStages(items []string) ([]Stage, error) {

@@ -1,0 +1,177 @@
+package smoke
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/moby/moby/client"
+)
+
+// Option configures a Runner.
+type Option func(*options) error
+
+type options struct {
+	api       *client.Client
+	host      string
+	getenv    func(string) string
+	log       io.Writer
+	mask      func(string) string
+	run       string
+	now       func() time.Time
+	poll      time.Duration
+	probeFrom string
+	http      *http.Client
+	logLines  int
+}
+
+func defaultOptions() options {
+	return options{
+		getenv:   os.Getenv,
+		log:      io.Discard,
+		mask:     func(s string) string { return s },
+		now:      time.Now,
+		poll:     250 * time.Millisecond,
+		logLines: 60,
+	}
+}
+
+// WithDockerClient uses an engine API client made by the caller, who keeps
+// ownership of it. It excludes WithDockerHost.
+func WithDockerClient(c *client.Client) Option {
+	return func(o *options) error {
+		if c == nil {
+			return errors.New("WithDockerClient: the client is nil")
+		}
+		if o.host != "" {
+			return errors.New("WithDockerClient and WithDockerHost exclude each other")
+		}
+		o.api = c
+		return nil
+	}
+}
+
+// WithDockerHost sets the engine's address (default: DOCKER_HOST, then the
+// local socket). It excludes WithDockerClient.
+func WithDockerHost(host string) Option {
+	return func(o *options) error {
+		if host == "" {
+			return errors.New("WithDockerHost: the host is empty")
+		}
+		if o.api != nil {
+			return errors.New("WithDockerClient and WithDockerHost exclude each other")
+		}
+		o.host = host
+		return nil
+	}
+}
+
+// WithGetenv sets how DOCKER_HOST is read (default os.Getenv).
+func WithGetenv(getenv func(string) string) Option {
+	return func(o *options) error {
+		if getenv == nil {
+			return errors.New("WithGetenv: the function is nil")
+		}
+		o.getenv = getenv
+		return nil
+	}
+}
+
+// WithLog sets where the run reports its steps, one line each (default: nowhere).
+func WithLog(w io.Writer) Option {
+	return func(o *options) error {
+		if w == nil {
+			w = io.Discard
+		}
+		o.log = w
+		return nil
+	}
+}
+
+// WithMask adds a function that hides secrets in every message and log the
+// run produces (the reporter's masker, say). Values of variables named like
+// secrets and passwords in URLs are masked anyway.
+func WithMask(mask func(string) string) Option {
+	return func(o *options) error {
+		if mask == nil {
+			return errors.New("WithMask: the function is nil")
+		}
+		o.mask = mask
+		return nil
+	}
+}
+
+// WithRunID sets the run's ID, the value of the label on everything the run
+// creates (default: random). A test uses it to check that nothing is left.
+func WithRunID(id string) Option {
+	return func(o *options) error {
+		if !nameRE.MatchString(id) {
+			return fmt.Errorf("WithRunID: %q is not usable in names; use lower-case letters and digits", id)
+		}
+		o.run = id
+		return nil
+	}
+}
+
+// WithClock sets the clock that times the steps (default time.Now).
+func WithClock(now func() time.Time) Option {
+	return func(o *options) error {
+		if now == nil {
+			return errors.New("WithClock: the clock is nil")
+		}
+		o.now = now
+		return nil
+	}
+}
+
+// WithPollInterval sets how often states and readiness are polled (default 250 ms).
+func WithPollInterval(d time.Duration) Option {
+	return func(o *options) error {
+		if d <= 0 {
+			return fmt.Errorf("WithPollInterval: %s is not positive", d)
+		}
+		o.poll = d
+		return nil
+	}
+}
+
+// WithProbeFrom says that this program runs in the engine's container id (a
+// Docker action does): the readiness probe then joins the run's network and
+// reaches the image by its address there, since a port published on the
+// host's loopback is not this container's loopback.
+func WithProbeFrom(containerID string) Option {
+	return func(o *options) error {
+		if containerID == "" {
+			return errors.New("WithProbeFrom: the container ID is empty")
+		}
+		o.probeFrom = containerID
+		return nil
+	}
+}
+
+// WithHTTPClient sets the client of the readiness probe (default: one with a
+// 2 s timeout per request).
+func WithHTTPClient(c *http.Client) Option {
+	return func(o *options) error {
+		if c == nil {
+			return errors.New("WithHTTPClient: the client is nil")
+		}
+		o.http = c
+		return nil
+	}
+}
+
+// WithLogLines sets how many of a container's last output lines a failure
+// shows (default 60).
+func WithLogLines(n int) Option {
+	return func(o *options) error {
+		if n < 1 {
+			return fmt.Errorf("WithLogLines: %d is not a positive number of lines", n)
+		}
+		o.logLines = n
+		return nil
+	}
+}

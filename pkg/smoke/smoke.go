@@ -1,0 +1,418 @@
+package smoke
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/client"
+	"github.com/moby/sys/signal"
+
+	"github.com/deploy-action/deploy-action/internal/sandbox"
+)
+
+const defaultHost = "unix:///var/run/docker.sock"
+
+// settle is how long an image or a service with no readiness check must keep
+// running to count as started.
+const settle = 2 * time.Second
+
+// Runner runs smoke tests. Make one with New.
+type Runner struct {
+	cfg     Config
+	o       options
+	ownsAPI bool
+}
+
+// New validates cfg and returns a Runner. Close it when done.
+func New(cfg Config, opts ...Option) (*Runner, error) {
+	o := defaultOptions()
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			return nil, err
+		}
+	}
+	c, err := cfg.validate()
+	if err != nil {
+		return nil, err
+	}
+	r := &Runner{cfg: c, o: o}
+	if o.http == nil {
+		r.o.http = &http.Client{Timeout: 2 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		}}
+	}
+	if o.api == nil {
+		host := o.host
+		if host == "" {
+			host = o.getenv("DOCKER_HOST")
+		}
+		if host == "" {
+			host = defaultHost
+		}
+		api, err := client.New(client.WithHost(host))
+		if err != nil {
+			return nil, fmt.Errorf("the Docker host %q: %w; set DOCKER_HOST to unix:///path/to/docker.sock or tcp://host:port", host, err)
+		}
+		r.o.api, r.ownsAPI = api, true
+	}
+	return r, nil
+}
+
+// Close releases the engine client, if the Runner made it.
+func (r *Runner) Close() error {
+	if r.ownsAPI {
+		return r.o.api.Close()
+	}
+	return nil
+}
+
+// Config returns the configuration in force, defaults filled in.
+func (r *Runner) Config() Config { return r.cfg }
+
+// Run smoke-tests an image. engineRef names it in the engine's store (an image
+// BuildKit built there); when it is empty, img is loaded into the engine for
+// the run and removed afterwards. Failures of the image or its services are
+// failed steps of the Result; an error means the run could not take place
+// (no engine, the image not found, the ready port taken, an interrupt).
+// Everything the run creates is removed before Run returns, also on error.
+func (r *Runner) Run(ctx context.Context, img v1.Image, engineRef string) (res *Result, err error) {
+	run := r.o.run
+	if run == "" {
+		run = sandbox.NewRunID()
+	}
+	x := &execution{
+		Runner: r, sb: sandbox.New(r.o.api, run), ids: map[string]string{},
+		res: &Result{Run: run, Logs: map[string]string{}},
+	}
+	x.secrets = secretValues(r.cfg.Env)
+	for _, s := range r.cfg.Services {
+		x.secrets = append(x.secrets, secretValues(s.Env)...)
+	}
+	start := r.o.now()
+	defer func() {
+		x.collectLogs()
+		if cerr := x.sb.Cleanup(ctx); cerr != nil {
+			err = errors.Join(err, fmt.Errorf("removing what the smoke run created (label %s=%s): %w", sandbox.LabelRun, run, cerr))
+		}
+		x.res.Duration = r.o.now().Sub(start)
+		if err != nil {
+			err = errors.New(x.mask(err.Error()))
+		}
+	}()
+	err = x.run(ctx, img, engineRef)
+	if err != nil && ctx.Err() != nil {
+		err = fmt.Errorf("smoke run interrupted: %w", ctx.Err())
+	}
+	return x.res, err
+}
+
+// execution is the state of one run.
+type execution struct {
+	*Runner
+	sb      *sandbox.Sandbox
+	res     *Result
+	secrets []string
+	mu      sync.Mutex
+	ids     map[string]string // role ("app", "db", "test") -> container ID
+	network string
+	image   string
+	stopSig string
+}
+
+func (x *execution) mask(s string) string {
+	for _, v := range x.secrets {
+		if len(v) > 0 {
+			s = strings.ReplaceAll(s, v, "***")
+		}
+	}
+	return x.o.mask(s)
+}
+
+func (x *execution) logf(format string, args ...any) {
+	fmt.Fprintln(x.o.log, x.mask(fmt.Sprintf("smoke: "+format, args...)))
+}
+
+func (x *execution) step(name string, start time.Time, status Status, msg, logsOf string) {
+	s := Step{Name: name, Status: status, Message: x.mask(msg), Duration: x.o.now().Sub(start)}
+	if status == Fail && logsOf != "" {
+		s.Logs, s.Container = x.logs(logsOf), logsOf
+	}
+	x.res.Steps = append(x.res.Steps, s)
+	x.logf("%s: %s (%s)", name, s.Message, s.Duration.Round(10*time.Millisecond))
+}
+
+func (x *execution) skip(names ...string) {
+	for _, n := range names {
+		x.res.Steps = append(x.res.Steps, Step{Name: n, Status: Skipped, Message: "not run: an earlier step failed"})
+	}
+}
+
+// logs returns the masked end of a container's output.
+func (x *execution) logs(role string) string {
+	x.mu.Lock()
+	id, ok := x.ids[role]
+	x.mu.Unlock()
+	if !ok {
+		return ""
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	out, err := x.sb.Logs(ctx, id, x.o.logLines)
+	if err != nil && out == "" {
+		return fmt.Sprintf("(logs unavailable: %v)", err)
+	}
+	return x.mask(strings.TrimRight(out, "\n"))
+}
+
+func (x *execution) collectLogs() {
+	x.mu.Lock()
+	roles := make([]string, 0, len(x.ids))
+	for r := range x.ids {
+		roles = append(roles, r)
+	}
+	x.mu.Unlock()
+	sort.Strings(roles)
+	for _, r := range roles {
+		x.res.Logs[r] = x.logs(r)
+	}
+}
+
+func (x *execution) track(role, id string) {
+	x.mu.Lock()
+	x.ids[role] = id
+	x.mu.Unlock()
+}
+
+const (
+	stepImage = "image starts"
+	stepReady = "image becomes ready"
+	stepTest  = "test command passes"
+	stepStop  = "image stops on its stop signal"
+)
+
+func (x *execution) run(ctx context.Context, img v1.Image, engineRef string) error {
+	if err := x.resolveImage(ctx, img, engineRef); err != nil {
+		return err
+	}
+	info, err := x.sb.Inspect(ctx, x.image)
+	if err != nil {
+		return fmt.Errorf("inspecting image %s: %w", x.image, err)
+	}
+	cfg := info.Config
+	if cfg == nil {
+		cfg = &dockerspec.DockerOCIImageConfig{}
+	}
+	x.stopSig = cfg.StopSignal
+	port, hostPort, err := x.readyPort(cfg)
+	if err != nil {
+		return err
+	}
+	if x.network, err = x.sb.Network(ctx, "net"); err != nil {
+		return err
+	}
+	if x.o.probeFrom != "" {
+		if err := x.sb.Attach(ctx, x.network, x.o.probeFrom); err != nil {
+			return err
+		}
+	}
+
+	rest := []string{stepImage, stepReady}
+	if len(x.cfg.TestCommand) > 0 {
+		rest = append(rest, stepTest)
+	}
+	rest = append(rest, stepStop)
+
+	if ok, err := x.startServices(ctx); err != nil || !ok {
+		x.skip(rest...)
+		return err
+	}
+
+	// The image.
+	start := x.o.now()
+	spec := sandbox.Spec{Name: x.cfg.Alias, Image: x.image, Env: envList(x.cfg.Env), Network: x.network, Aliases: []string{x.cfg.Alias}}
+	if x.cfg.ReadyPath != "" && x.o.probeFrom == "" {
+		spec.Publish = []sandbox.Publish{{Port: port, HostPort: hostPort}}
+	}
+	if x.cfg.ReadyPath == "" && cfg.Healthcheck != nil && len(cfg.Healthcheck.Test) > 0 && cfg.Healthcheck.Test[0] != "NONE" {
+		spec.Healthcheck = quickHealth(cfg.Healthcheck.Test, cfg.Healthcheck)
+	}
+	id, err := x.sb.Create(ctx, spec)
+	if err != nil {
+		return err
+	}
+	x.track("app", id)
+	if err := x.sb.Start(ctx, id); err != nil {
+		if isPortTaken(err) {
+			return fmt.Errorf(`input "ready-port": 127.0.0.1:%s is already in use on this machine; write only the container port (%s) to let the engine choose a free one, or pick another host port`, hostPort, strings.TrimSuffix(port, "/tcp"))
+		}
+		if ctx.Err() != nil {
+			return err
+		}
+		x.step(stepImage, start, Fail, fmt.Sprintf("the engine could not start the image: %v; check ENTRYPOINT and CMD", err), "app")
+		x.skip(rest[1:]...)
+		return nil
+	}
+	x.step(stepImage, start, Pass, "started "+x.image, "")
+
+	// Readiness.
+	start = x.o.now()
+	ok, msg, err := x.waitReady(ctx, id, port, cfg)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		x.step(stepReady, start, Fail, msg, "app")
+		x.skip(rest[2:]...)
+		return nil
+	}
+	x.step(stepReady, start, Pass, msg, "")
+
+	// The project's tests, inside the image.
+	if len(x.cfg.TestCommand) > 0 {
+		start = x.o.now()
+		ok, msg, err := x.testCommand(ctx)
+		if err != nil {
+			return err
+		}
+		status := Pass
+		if !ok {
+			status = Fail
+		}
+		x.step(stepTest, start, status, msg, "test")
+	}
+
+	// The stop.
+	start = x.o.now()
+	ok, msg, err = x.stop(ctx, id)
+	if err != nil {
+		return err
+	}
+	status := Pass
+	if !ok {
+		status = Fail
+	}
+	x.step(stepStop, start, status, msg, "app")
+	return nil
+}
+
+func (x *execution) resolveImage(ctx context.Context, img v1.Image, engineRef string) error {
+	if engineRef != "" {
+		if _, err := x.sb.Inspect(ctx, engineRef); err != nil {
+			if cerrdefs.IsNotFound(err) {
+				return fmt.Errorf("image %q is not in the engine's store; build it first (deploy-action build, or docker build -t %s .), or test the built image by passing it instead of a name", engineRef, engineRef)
+			}
+			return fmt.Errorf("inspecting image %s: %w", engineRef, err)
+		}
+		x.image = engineRef
+		return nil
+	}
+	if img == nil {
+		return errors.New("no image to smoke-test: pass the built image or its name in the engine's store")
+	}
+	start := x.o.now()
+	ref, err := x.sb.Load(ctx, img)
+	if err != nil {
+		return err
+	}
+	x.logf("loaded the image into the engine as %s in %s", ref, x.o.now().Sub(start).Round(10*time.Millisecond))
+	x.image = ref
+	return nil
+}
+
+// readyPort picks the container port of the readiness probe.
+func (x *execution) readyPort(cfg *dockerspec.DockerOCIImageConfig) (port, hostPort string, err error) {
+	if x.cfg.ReadyPath == "" {
+		return "", "", nil
+	}
+	if x.cfg.ReadyPort != "" {
+		return parsePort(x.cfg.ReadyPort)
+	}
+	var tcp []string
+	for p := range cfg.ExposedPorts {
+		if num, proto, _ := strings.Cut(p, "/"); proto == "" || proto == "tcp" {
+			tcp = append(tcp, num+"/tcp")
+		}
+	}
+	sort.Strings(tcp)
+	switch len(tcp) {
+	case 1:
+		return tcp[0], "", nil
+	case 0:
+		return "", "", errors.New(`input "ready-port" is not set and the image exposes no TCP port; set it to the port the ready-path is served on, e.g. 8000`)
+	}
+	return "", "", fmt.Errorf(`input "ready-port" is not set and the image exposes %s; set it to the one the ready-path is served on`, strings.Join(tcp, ", "))
+}
+
+// quickHealth is the image's (or a service's) health check, polled every
+// second instead of its own interval (often 30 s): readiness is what is
+// tested here, not the check's schedule.
+func quickHealth(test []string, base *container.HealthConfig) *container.HealthConfig {
+	h := &container.HealthConfig{Test: test, Interval: time.Second, Timeout: 5 * time.Second, Retries: 3}
+	if base != nil {
+		if base.Timeout > 0 {
+			h.Timeout = base.Timeout
+		}
+		if base.Retries > 0 {
+			h.Retries = base.Retries
+		}
+		h.StartPeriod = base.StartPeriod
+	}
+	return h
+}
+
+func envList(env map[string]string) []string {
+	out := make([]string, 0, len(env))
+	for k, v := range env {
+		out = append(out, k+"="+v)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func isPortTaken(err error) bool {
+	s := err.Error()
+	return strings.Contains(s, "port is already allocated") || strings.Contains(s, "address already in use")
+}
+
+func (x *execution) sleep(ctx context.Context) error { return x.sleepFor(ctx, x.o.poll) }
+
+func (x *execution) sleepFor(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// stopSignalName names the signal the engine sends on stop.
+func (x *execution) stopSignalName() (string, syscall.Signal) {
+	if x.stopSig == "" {
+		return "SIGTERM", syscall.SIGTERM
+	}
+	sig, err := signal.ParseSignal(x.stopSig)
+	if err != nil {
+		return x.stopSig, 0
+	}
+	name := strings.ToUpper(x.stopSig)
+	if !strings.HasPrefix(name, "SIG") {
+		name = "SIG" + name
+	}
+	if _, err := fmt.Sscan(x.stopSig, new(int)); err == nil {
+		name = "signal " + x.stopSig
+	}
+	return name, sig
+}
