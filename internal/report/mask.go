@@ -52,12 +52,17 @@ func (m *Masker) Writer(w io.Writer) io.Writer {
 	return &maskWriter{m: m, w: w}
 }
 
+// maskWriter serialises writes: logs, workflow commands and progress lines
+// from concurrent stages all end up on one stream.
 type maskWriter struct {
-	m *Masker
-	w io.Writer
+	m  *Masker
+	mu sync.Mutex
+	w  io.Writer
 }
 
 func (mw *maskWriter) Write(p []byte) (int, error) {
+	mw.mu.Lock()
+	defer mw.mu.Unlock()
 	if _, err := io.WriteString(mw.w, mw.m.Mask(string(p))); err != nil {
 		return 0, err
 	}

@@ -1,7 +1,7 @@
 package report
 
 import (
-	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -82,21 +82,40 @@ func (r *Reporter) Secret(v string) {
 // Mask returns s with every registered secret replaced.
 func (r *Reporter) Mask(s string) string { return r.mask.Mask(s) }
 
-// Writer returns a line-buffered, masked writer for progress output; Close it
-// (the returned func) to flush the last partial line.
+// Writer returns a line-buffered, masked writer for progress output: whole
+// lines go out as they complete, so a secret split across two writes is still
+// masked. Call the returned func to flush a last partial line.
 func (r *Reporter) Writer() (io.Writer, func()) {
-	pr, pw := io.Pipe()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		s := bufio.NewScanner(pr)
-		s.Buffer(make([]byte, 64*1024), 1024*1024)
-		for s.Scan() {
-			fmt.Fprintln(r.out, s.Text())
+	lw := &lineWriter{out: r.out}
+	return lw, lw.flush
+}
+
+type lineWriter struct {
+	mu  sync.Mutex
+	out io.Writer
+	buf []byte
+}
+
+func (l *lineWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.buf = append(l.buf, p...)
+	if i := bytes.LastIndexByte(l.buf, '\n'); i >= 0 {
+		if _, err := l.out.Write(l.buf[:i+1]); err != nil {
+			return 0, err
 		}
-		_, _ = io.Copy(io.Discard, pr)
-	}()
-	return pw, func() { pw.Close(); <-done }
+		l.buf = append(l.buf[:0], l.buf[i+1:]...)
+	}
+	return len(p), nil
+}
+
+func (l *lineWriter) flush() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.buf) > 0 {
+		_, _ = l.out.Write(append(l.buf, '\n'))
+		l.buf = l.buf[:0]
+	}
 }
 
 // Group starts a collapsible section; call the returned func to end it.
@@ -190,5 +209,7 @@ func (r *Reporter) Flush() {
 func (r *Reporter) rawCommand(name, msg string) {
 	// The underlying stream is the masker's; reach past it deliberately.
 	mw := r.out.(*maskWriter)
+	mw.mu.Lock()
+	defer mw.mu.Unlock()
 	fmt.Fprintf(mw.w, "::%s::%s\n", name, msg)
 }
