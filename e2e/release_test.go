@@ -115,7 +115,7 @@ func TestReleaseFailures(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(broken, "Dockerfile"),
 		[]byte("FROM debian:trixie-slim\nRUN echo compiling the shop && echo 'error: no rule to make target' >&2 && exit 2\n"), 0o644))
 
-	daemonless := []string{"run", "--base", "scratch", "--layers", site + ":/srv", "--tags", "latest"}
+	daemonless := []string{"run", "--stages", "build,push", "--base", "scratch", "--layers", site + ":/srv", "--tags", "latest"}
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -138,7 +138,7 @@ func TestReleaseFailures(t *testing.T) {
 			append(daemonless, "--images", "docker.io/"),
 			[]string{`input "images": "docker.io/"`, "<registry>/<namespace>/<name>"}},
 		{"unknown tag policy",
-			[]string{"run", "--base", "scratch", "--layers", site + ":/srv", "--images", secure.Repo("x"), "--tags", "nightly"},
+			[]string{"run", "--stages", "build,push", "--base", "scratch", "--layers", site + ":/srv", "--images", secure.Repo("x"), "--tags", "nightly"},
 			[]string{`unknown tag policy "nightly"`, "auto, version, latest"}},
 		{"missing Dockerfile",
 			[]string{"build", "--context", site},
