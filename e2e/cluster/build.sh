@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# Builds the test control plane from the Go module proxy and caches it by version:
+# kube-apiserver, kube-controller-manager, kube-scheduler and kubectl (k8s.io/kubernetes),
+# etcd 3.6, the kwok controller, kubeconform, and the JSON schemas kubeconform
+# validates against. A cached component of the right version and inputs is reused
+# at once; a component is built in a scratch directory and renamed into place only
+# when complete, so an interrupted build is never mistaken for a finished one.
+#
+# usage: e2e/cluster/build.sh [-q] [component...]
+#   components: etcd kube kwok kubeconform schemas (default: all, in that order)
+#   -q          print nothing but errors
+# environment:
+#   DEPLOY_ACTION_CACHE  cache root (default /var/cache/deploy-action, or
+#                        ${XDG_CACHE_HOME:-~/.cache}/deploy-action when that is not writable)
+# Prints one line per component: name, version, directory.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+quiet=false
+if [[ ${1:-} == -q ]]; then
+	quiet=true
+	shift
+fi
+
+log() { $quiet || printf '%s\n' "$*" >&2; }
+die() {
+	printf 'e2e/cluster/build.sh: %s\n' "$*" >&2
+	exit 1
+}
+
+cache_root() {
+	if [[ -n ${DEPLOY_ACTION_CACHE:-} ]]; then
+		printf '%s\n' "$DEPLOY_ACTION_CACHE"
+		return
+	fi
+	local sys=/var/cache/deploy-action
+	if mkdir -p "$sys" 2>/dev/null && [[ -w $sys ]]; then
+		printf '%s\n' "$sys"
+		return
+	fi
+	printf '%s\n' "${XDG_CACHE_HOME:-$HOME/.cache}/deploy-action"
+}
+
+command -v go >/dev/null || die "go is not installed"
+root=$(cache_root)
+mkdir -p "$root"
+
+# Each component: the wrapper module it builds from, the module whose version keys
+# the cache, and the packages it builds.
+declare -A moddir module pkgs
+moddir[etcd]=etcd
+module[etcd]=go.etcd.io/etcd/server/v3
+pkgs[etcd]=.
+moddir[kube]=kube
+module[kube]=k8s.io/kubernetes
+# kubectl too: the same release as the server (Debian has none, and a client more than
+# one minor version away from the server is outside Kubernetes' skew policy).
+pkgs[kube]="k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl"
+moddir[kwok]=kwok
+module[kwok]=sigs.k8s.io/kwok
+pkgs[kwok]=sigs.k8s.io/kwok/cmd/kwok
+moddir[kubeconform]=kubeconform
+module[kubeconform]=github.com/yannh/kubeconform
+pkgs[kubeconform]=github.com/yannh/kubeconform/cmd/kubeconform
+moddir[schemas]=kube
+module[schemas]=k8s.io/kubernetes
+pkgs[schemas]=./schemagen
+
+# version prints the version the wrapper module pins for a component.
+version() {
+	local c=$1
+	(cd "$here/${moddir[$c]}" && go list -m -f '{{.Version}}' "${module[$c]}")
+}
+
+# ldflags stamps the versions into the binaries, as their release builds do; without
+# it the control plane reports v0.0.0-master and kubectl warns about skew.
+ldflags() {
+	local c=$1 v=$2
+	local flags="-s -w"
+	if [[ $c == kube ]]; then
+		local minor=${v#v1.}
+		minor=${minor%%.*}
+		flags+=" -X k8s.io/component-base/version.gitVersion=$v"
+		flags+=" -X k8s.io/component-base/version.gitMajor=1"
+		flags+=" -X k8s.io/component-base/version.gitMinor=$minor"
+		flags+=" -X k8s.io/component-base/version.gitTreeState=clean"
+	fi
+	if [[ $c == kubeconform ]]; then
+		flags+=" -X main.version=$v"
+	fi
+	printf '%s\n' "$flags"
+}
+
+# stamp identifies everything a build depends on; a cached build with another stamp
+# is rebuilt.
+stamp() {
+	local c=$1 v=$2
+	local dir="$here/${moddir[$c]}"
+	{
+		printf 'component %s\nversion %s\npackages %s\n' "$c" "$v" "${pkgs[$c]}"
+		go env GOVERSION GOOS GOARCH CGO_ENABLED
+		ldflags "$c" "$v"
+		cat "$dir/go.mod" "$dir/go.sum"
+		if [[ $c == schemas ]]; then
+			cat "$dir/schemagen/"*.go
+		fi
+	} | sha256sum | cut -c1-16
+}
+
+build_one() {
+	local c=$1
+	[[ -n ${moddir[$c]:-} ]] || die "unknown component $c (want: etcd kube kwok kubeconform schemas)"
+	local v dest s
+	v=$(version "$c") || die "cannot read the version of ${module[$c]} from $here/${moddir[$c]}/go.mod"
+	dest="$root/$c/$v"
+	s=$(stamp "$c" "$v")
+	if [[ -f $dest/.complete && $(<"$dest/.complete") == "$s" ]]; then
+		$quiet || printf '%s %s %s\n' "$c" "$v" "$dest"
+		return
+	fi
+
+	mkdir -p "$root/$c"
+	# One builder per component at a time; others wait, then find it cached.
+	exec {lock}>"$root/$c/.lock"
+	flock "$lock"
+	if [[ -f $dest/.complete && $(<"$dest/.complete") == "$s" ]]; then
+		exec {lock}>&-
+		$quiet || printf '%s %s %s\n' "$c" "$v" "$dest"
+		return
+	fi
+
+	# Scratch directories of builds that were killed; no other builder runs now.
+	rm -rf "$root/$c"/.building-*
+	local tmp
+	tmp=$(mktemp -d "$root/$c/.building-$v.XXXXXX")
+	chmod 755 "$tmp"
+	trap 'rm -rf "$tmp"' EXIT
+	local start=$SECONDS
+	log "building $c $v (cold: minutes; kube about 25 on two idle cores)"
+	(
+		cd "$here/${moddir[$c]}"
+		export GOFLAGS="${GOFLAGS:+$GOFLAGS }-mod=readonly"
+		if [[ $c == schemas ]]; then
+			go run -trimpath ./schemagen -out "$tmp"
+		else
+			# shellcheck disable=SC2086 # pkgs is a list of package paths
+			go build -trimpath -ldflags "$(ldflags "$c" "$v")" -o "$tmp/" ${pkgs[$c]}
+		fi
+	) || die "building $c $v failed"
+	printf '%s' "$s" >"$tmp/.complete"
+	rm -rf "$dest"
+	mv "$tmp" "$dest"
+	trap - EXIT
+	exec {lock}>&-
+	log "built $c $v in $((SECONDS - start))s"
+	$quiet || printf '%s %s %s\n' "$c" "$v" "$dest"
+}
+
+components=("$@")
+if [[ ${#components[@]} -eq 0 ]]; then
+	components=(etcd kube kwok kubeconform schemas)
+fi
+for c in "${components[@]}"; do
+	build_one "$c"
+done

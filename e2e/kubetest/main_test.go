@@ -1,0 +1,9 @@
+package kubetest_test
+
+import (
+	"testing"
+
+	"github.com/deploy-action/deploy-action/e2e/kubetest"
+)
+
+func TestMain(m *testing.M) { kubetest.Main(m) }
