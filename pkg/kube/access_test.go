@@ -1,0 +1,209 @@
+package kube_test
+
+import (
+	"encoding/base64"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/deploy-action/deploy-action/pkg/kube"
+)
+
+const secretToken = "tok-9f8e7d6c5b4a-SECRET"
+
+// kubeconfig returns a kubeconfig with two contexts, "blue" (current, namespace
+// shop) and "green" (namespace unset), each with its own server.
+func kubeconfig(blue, green string) string {
+	return fmt.Sprintf(`apiVersion: v1
+kind: Config
+clusters:
+- name: blue
+  cluster:
+    server: %s
+- name: green
+  cluster:
+    server: %s
+users:
+- name: ci
+  user:
+    token: %s
+contexts:
+- name: blue
+  context: {cluster: blue, user: ci, namespace: shop}
+- name: green
+  context: {cluster: green, user: ci}
+current-context: blue
+`, blue, green, secretToken)
+}
+
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	require.NoError(t, os.WriteFile(p, []byte(content), 0o600))
+	return p
+}
+
+func env(m map[string]string) kube.Option {
+	return kube.WithGetenv(func(k string) string { return m[k] })
+}
+
+func TestConfigSources(t *testing.T) {
+	t.Parallel()
+	cfg := kubeconfig("https://blue.example:6443", "https://green.example:6443")
+	file := writeFile(t, "config", cfg)
+	other := writeFile(t, "other", strings.ReplaceAll(cfg, "blue.example", "kubeconfig-env.example"))
+	home := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(home, ".kube"), 0o700))
+	require.NoError(t, os.WriteFile(filepath.Join(home, ".kube", "config"),
+		[]byte(strings.ReplaceAll(cfg, "blue.example", "home.example")), 0o600))
+	saDir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(saDir, "token"), []byte(secretToken), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(saDir, "namespace"), []byte("ci-runners\n"), 0o644))
+	inPod := map[string]string{"KUBERNETES_SERVICE_HOST": "10.96.0.1", "KUBERNETES_SERVICE_PORT": "443", "HOME": home}
+
+	for _, tc := range []struct {
+		name       string
+		access     kube.Access
+		env        map[string]string
+		wantHost   string
+		wantNS     string
+		wantToken  string // inline token expected in the config
+		wantTokenF string // token file expected in the config
+	}{
+		{name: "file", access: kube.Access{Kubeconfig: file}, wantHost: "https://blue.example:6443", wantNS: "shop", wantToken: secretToken},
+		{name: "file with context", access: kube.Access{Kubeconfig: file, Context: "green"}, wantHost: "https://green.example:6443", wantNS: "default", wantToken: secretToken},
+		{name: "content", access: kube.Access{KubeconfigData: cfg}, wantHost: "https://blue.example:6443", wantNS: "shop", wantToken: secretToken},
+		{name: "content with context", access: kube.Access{KubeconfigData: cfg, Context: "green"}, wantHost: "https://green.example:6443", wantNS: "default", wantToken: secretToken},
+		{name: "content as base64", access: kube.Access{KubeconfigData: base64.StdEncoding.EncodeToString([]byte(cfg))}, wantHost: "https://blue.example:6443", wantNS: "shop", wantToken: secretToken},
+		{name: "content as wrapped base64", access: kube.Access{KubeconfigData: wrap(base64.StdEncoding.EncodeToString([]byte(cfg)), 76) + "\n"}, wantHost: "https://blue.example:6443", wantNS: "shop", wantToken: secretToken},
+		{name: "KUBECONFIG list, first file wins", env: map[string]string{"KUBECONFIG": other + string(os.PathListSeparator) + file, "HOME": home}, wantHost: "https://kubeconfig-env.example:6443", wantNS: "shop", wantToken: secretToken},
+		{name: "KUBECONFIG skips missing files", env: map[string]string{"KUBECONFIG": "/nonexistent" + string(os.PathListSeparator) + other}, wantHost: "https://kubeconfig-env.example:6443", wantNS: "shop", wantToken: secretToken},
+		{name: "home", env: map[string]string{"HOME": home}, wantHost: "https://home.example:6443", wantNS: "shop", wantToken: secretToken},
+		{name: "home with context", access: kube.Access{Context: "green"}, env: map[string]string{"HOME": home}, wantHost: "https://green.example:6443", wantNS: "default", wantToken: secretToken},
+		{name: "explicit file beats KUBECONFIG", access: kube.Access{Kubeconfig: file}, env: map[string]string{"KUBECONFIG": other}, wantHost: "https://blue.example:6443", wantNS: "shop", wantToken: secretToken},
+		{name: "in cluster", access: kube.Access{InCluster: true}, env: inPod, wantHost: "https://10.96.0.1:443", wantNS: "ci-runners", wantTokenF: filepath.Join(saDir, "token")},
+		{name: "in cluster, IPv6", access: kube.Access{InCluster: true}, env: map[string]string{"KUBERNETES_SERVICE_HOST": "fd00::1", "KUBERNETES_SERVICE_PORT": "443"}, wantHost: "https://[fd00::1]:443", wantNS: "ci-runners", wantTokenF: filepath.Join(saDir, "token")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := kube.Config(tc.access, env(tc.env), kube.WithServiceAccountDir(saDir))
+			require.NoError(t, err)
+			assert.Equal(t, tc.wantHost, got.Host)
+			assert.Equal(t, tc.wantToken, got.BearerToken)
+			assert.Equal(t, tc.wantTokenF, got.BearerTokenFile)
+			assert.Equal(t, float32(50), got.QPS, "a client that applies and watches must not be throttled at 5 requests a second")
+			assert.NotContains(t, got.String(), secretToken, "rest.Config prints itself without the token")
+			assert.Equal(t, tc.wantNS, kube.NamespaceOf(t, tc.access, env(tc.env), kube.WithServiceAccountDir(saDir)))
+		})
+	}
+}
+
+func wrap(s string, n int) string {
+	var b strings.Builder
+	for len(s) > n {
+		b.WriteString(s[:n] + "\n")
+		s = s[n:]
+	}
+	b.WriteString(s)
+	return b.String()
+}
+
+func TestConfigErrors(t *testing.T) {
+	t.Parallel()
+	good := kubeconfig("https://blue.example:6443", "https://green.example:6443")
+	file := writeFile(t, "config", good)
+	noContexts := `apiVersion: v1
+kind: Config
+users:
+- name: ci
+  user: {token: ` + secretToken + `}
+`
+	badYAML := "apiVersion: v1\nkind: Config\nusers:\n- name: ci\n  user:\n    token: " + secretToken + "\n  bad: [unclosed\n"
+	noServer := strings.Replace(good, "    server: https://blue.example:6443\n", "    insecure-skip-tls-verify: true\n", 1)
+	badCurrent := strings.Replace(good, "current-context: blue", "current-context: purple", 1)
+	noCurrent := strings.Replace(good, "current-context: blue", "", 1)
+	missingCert := strings.Replace(good, "    token: "+secretToken, "    token: "+secretToken+"\n    client-certificate: /nonexistent/ci.crt\n    client-key: /nonexistent/ci.key", 1)
+	emptySA := t.TempDir()
+
+	for _, tc := range []struct {
+		name   string
+		access kube.Access
+		env    map[string]string
+		want   []string
+	}{
+		{name: "two sources", access: kube.Access{Kubeconfig: file, KubeconfigData: good},
+			want: []string{`"kubeconfig-file" "kubeconfig"`, "keep one of them"}},
+		{name: "content and in-cluster", access: kube.Access{KubeconfigData: good, InCluster: true},
+			want: []string{`"kubeconfig" "in-cluster"`}},
+		{name: "context in cluster", access: kube.Access{InCluster: true, Context: "blue"},
+			want: []string{`input "kube-context" ("blue")`, `input "in-cluster"`}},
+		{name: "blank content", access: kube.Access{KubeconfigData: " \n\t"},
+			want: []string{`input "kubeconfig" is blank`}},
+		{name: "content is not YAML", access: kube.Access{KubeconfigData: badYAML},
+			want: []string{`input "kubeconfig" is not a valid kubeconfig (YAML error at line 7)`, "base64"}},
+		{name: "content is a bare secret", access: kube.Access{KubeconfigData: secretToken},
+			want: []string{`input "kubeconfig" `}},
+		{name: "content without contexts", access: kube.Access{KubeconfigData: noContexts},
+			want: []string{`input "kubeconfig" has no contexts`}},
+		{name: "unknown context", access: kube.Access{KubeconfigData: good, Context: "purple"},
+			want: []string{`input "kube-context": context "purple" is not in input "kubeconfig"; use one of "blue", "green"`}},
+		{name: "current context missing", access: kube.Access{KubeconfigData: badCurrent},
+			want: []string{`current-context "purple" is not one of its contexts; set input "kube-context" to one of "blue", "green"`}},
+		{name: "no current context", access: kube.Access{KubeconfigData: noCurrent},
+			want: []string{`has no current-context; set input "kube-context" to one of "blue", "green"`}},
+		{name: "no server", access: kube.Access{KubeconfigData: noServer},
+			want: []string{`input "kubeconfig", context "blue"`, "no server"}},
+		{name: "unreadable client certificate", access: kube.Access{KubeconfigData: missingCert},
+			want: []string{`input "kubeconfig", context "blue"`, "/nonexistent/ci.crt"}},
+		{name: "missing file", access: kube.Access{Kubeconfig: "/nonexistent/config"},
+			want: []string{`input "kubeconfig-file": cannot read /nonexistent/config`, `input "kubeconfig"`}},
+		{name: "file is not YAML", access: kube.Access{Kubeconfig: writeFile(t, "bad", badYAML)},
+			want: []string{`input "kubeconfig-file" (`, "not a valid kubeconfig (YAML error at line 7)"}},
+		{name: "KUBECONFIG names no file", env: map[string]string{"KUBECONFIG": "/nonexistent/a:/nonexistent/b"},
+			want: []string{`KUBECONFIG is "/nonexistent/a:/nonexistent/b", but no such file exists`}},
+		{name: "nothing at all", env: map[string]string{"HOME": t.TempDir()},
+			want: []string{"no cluster to deploy to", `a secret that does not exist is empty`, `"kubeconfig-file"`, `"in-cluster"`}},
+		{name: "not in a pod", access: kube.Access{InCluster: true},
+			want: []string{`input "in-cluster": KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are not set`}},
+		{name: "pod without token", access: kube.Access{InCluster: true}, env: map[string]string{"KUBERNETES_SERVICE_HOST": "10.0.0.1", "KUBERNETES_SERVICE_PORT": "443"},
+			want: []string{`input "in-cluster": the pod has no service-account token`, "automountServiceAccountToken"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := kube.Config(tc.access, env(tc.env), kube.WithServiceAccountDir(emptySA))
+			require.Error(t, err)
+			for _, w := range tc.want {
+				assert.Contains(t, err.Error(), w)
+			}
+			assert.NotContains(t, err.Error(), secretToken, "the secret is never echoed")
+			assert.NotContains(t, err.Error(), "SECRET")
+		})
+	}
+}
+
+func TestOptionsRejectedWhenMade(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		opt  kube.Option
+		want string
+	}{
+		{"nil getenv", kube.WithGetenv(nil), "nil function"},
+		{"empty sa dir", kube.WithServiceAccountDir(""), "empty directory"},
+		{"zero qps", kube.WithRateLimit(0, 10), "positive"},
+		{"nil warnings", kube.WithWarnings(nil), "nil writer"},
+		{"zero timeout", kube.WithCheckTimeout(0), "positive duration"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := kube.Config(kube.Access{KubeconfigData: kubeconfig("https://a", "https://b")}, tc.opt)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.want)
+		})
+	}
+}

@@ -1,0 +1,1 @@
+{{- define "api.unused" -}}unused{{- end -}}
