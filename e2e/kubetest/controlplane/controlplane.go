@@ -91,6 +91,7 @@ type ControlPlane struct {
 	procs map[string]*process
 
 	stateMu sync.Mutex // serialises writes of the state file
+	logMu   sync.Mutex // components start in parallel and log to one writer
 }
 
 type ports struct {
@@ -181,6 +182,8 @@ func Start(ctx context.Context, opts ...Option) (cp *ControlPlane, err error) {
 }
 
 func (c *ControlPlane) logf(format string, args ...any) {
+	c.logMu.Lock()
+	defer c.logMu.Unlock()
 	fmt.Fprintf(c.opts.log, format+"\n", args...)
 }
 
