@@ -1,0 +1,47 @@
+package rollback
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// DefaultFieldManager is the field manager the restores write as.
+const DefaultFieldManager = "deploy-action"
+
+// Option configures a Restorer; options are checked when it is made.
+type Option func(*options) error
+
+type options struct {
+	fieldManager string
+	log          io.Writer
+}
+
+func defaults() *options {
+	return &options{fieldManager: DefaultFieldManager, log: io.Discard}
+}
+
+// WithFieldManager names the field manager of the restores. Use the apply's,
+// so that the fields a restore sets belong to the same manager as the next
+// deploy's.
+func WithFieldManager(name string) Option {
+	return func(o *options) error {
+		if strings.TrimSpace(name) == "" || len(name) > 128 {
+			return fmt.Errorf(`input "field-manager": %q is not a field manager name; use a short non-empty name such as "deploy-action"`, name)
+		}
+		o.fieldManager = name
+		return nil
+	}
+}
+
+// WithLog receives one line per step of the rollback, for people.
+func WithLog(w io.Writer) Option {
+	return func(o *options) error {
+		if w == nil {
+			return errors.New("rollback.WithLog: nil writer")
+		}
+		o.log = w
+		return nil
+	}
+}
