@@ -43,6 +43,10 @@ type Env struct {
 	// ControlPlane is the control plane kubetest started, or nil when the
 	// cluster came from $E2E_KUBECONFIG.
 	ControlPlane *controlplane.ControlPlane
+
+	// simulated: kwok runs the pods, on the cluster kubetest started or on
+	// one of $E2E_KUBECONFIG with kwok's nodes (make cluster-up).
+	simulated bool
 }
 
 var (
@@ -137,12 +141,28 @@ func newEnv(kubeconfig string, cfg *rest.Config, cp *controlplane.ControlPlane) 
 	if err != nil {
 		return nil, err
 	}
-	return &Env{Kubeconfig: kubeconfig, Config: cfg, Client: client, ControlPlane: cp}, nil
+	env := &Env{Kubeconfig: kubeconfig, Config: cfg, Client: client, ControlPlane: cp, simulated: cp != nil}
+	if cp == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		nodes, err := client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("$%s: listing the nodes: %w", KubeconfigEnv, err)
+		}
+		for _, n := range nodes.Items {
+			if n.Annotations[controlplane.NodeAnnotation] == "fake" {
+				env.simulated = true
+			}
+		}
+	}
+	return env, nil
 }
 
 // Simulated reports whether pods are simulated by kwok, so that images choose
 // their behaviour (see Behaviour).
-func (e *Env) Simulated() bool { return e.ControlPlane != nil }
+// A cluster of $E2E_KUBECONFIG is simulated when it has kwok's nodes, as
+// `make cluster-up` makes them.
+func (e *Env) Simulated() bool { return e.simulated }
 
 // RequireSimulation skips the test unless pods are simulated: on a cluster with a
 // kubelet, example.com/crash:1 is only an image that cannot be pulled.

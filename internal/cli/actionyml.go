@@ -13,14 +13,19 @@ var outputs = []struct{ name, description string }{
 	{"refs", "The image by digest in every registry that took it, one per line"},
 	{"tags", "The tags written, comma-separated"},
 	{"test-result", "passed or failed: the test stage's verdict"},
+	{"verdict", "succeeded, failed or dry-run: the deploy stage's verdict"},
+	{"rolled-back", "true when the failed release was rolled back and the restore rolled out"},
+	{"cause", "Why the rollout failed (reason: message), empty when it did not"},
+	{"resources", "The objects applied, one per line (Deployment shop/web)"},
 }
 
 var groupTitles = map[string]string{
-	"run":   "Pipeline",
-	"build": "Stage build: a Dockerfile through BuildKit, or files on a base image without a daemon",
-	"tag":   "Tags and labels",
-	"test":  "Stage test: policy checks read from the image, structure tests, a smoke run with services",
-	"push":  "Stage push",
+	"run":    "Pipeline",
+	"build":  "Stage build: a Dockerfile through BuildKit, or files on a base image without a daemon",
+	"tag":    "Tags and labels",
+	"test":   "Stage test: policy checks read from the image, structure tests, a smoke run with services",
+	"push":   "Stage push",
+	"deploy": "Stage deploy: render, pin by digest, server-side apply, watch to a verdict, roll back on failure",
 }
 
 // ActionYAML renders action.yml from the inputs table, so that the action's

@@ -7,7 +7,10 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/deploy-action/deploy-action/pkg/apply"
+	"github.com/deploy-action/deploy-action/pkg/deploy"
 	"github.com/deploy-action/deploy-action/pkg/imagetest"
+	"github.com/deploy-action/deploy-action/pkg/kube"
 )
 
 // input is one setting that is both a CLI flag and an action input, under the
@@ -33,7 +36,7 @@ const (
 )
 
 var inputs = []input{
-	{name: "stages", group: "run", def: "build,test,push", kind: kindList, usage: "stages to run, in pipeline order: build, test, push"},
+	{name: "stages", group: "run", def: "auto", kind: kindList, usage: "stages to run, in pipeline order: build, test, push, deploy; auto is build,test,push, plus deploy when \"manifests\" is set"},
 	{name: "from", group: "run", usage: "image to use when the build stage does not run: oci:DIR, tarball:FILE or docker:NAME"},
 	{name: "output", group: "run", usage: "write the built image to this OCI layout directory"},
 	{name: "docker-host", group: "run", usage: "Docker engine address (default: DOCKER_HOST, else unix:///var/run/docker.sock)"},
@@ -67,6 +70,26 @@ var inputs = []input{
 	{name: "github-token", group: "push", secret: true, actions: "${{ github.token }}", usage: "token for ghcr.io pushes (masked)"},
 	{name: "registry-ca", group: "push", usage: "PEM file of an extra CA to trust for registries with private TLS"},
 	{name: "insecure-registries", group: "push", kind: kindList, usage: "registries to reach over plain HTTP (loopback ones always may)"},
+
+	{name: deploy.InputManifests, group: "deploy", kind: kindList, usage: "the release's manifests: YAML files, directories or globs, a kustomization directory, or a Helm chart"},
+	{name: deploy.InputManifestsFormat, group: "deploy", def: "auto", usage: "how to read \"manifests\": auto, yaml, kustomize or helm"},
+	{name: deploy.InputHelmRelease, group: "deploy", usage: "Helm release name (default: the chart's name)"},
+	{name: deploy.InputHelmValues, group: "deploy", kind: kindList, usage: "Helm values files, later ones winning (helm -f)"},
+	{name: deploy.InputHelmSet, group: "deploy", kind: kindLines, usage: "Helm values, a.b=c, one per line (helm --set)"},
+	{name: apply.InputNamespace, group: "deploy", usage: "namespace of objects that name none (default: the kubeconfig context's)"},
+	{name: deploy.InputImageMap, group: "deploy", kind: kindLines, usage: "images to pin besides the pushed one: SOURCE=TARGET@sha256:... or REPOSITORY@sha256:..., one per line (a build job's \"refs\" output fits)"},
+	{name: deploy.InputPinUnmatched, group: "deploy", def: "error", usage: "when an image to pin matches no container: error or warn"},
+	{name: kube.InputKubeconfig, group: "deploy", secret: true, usage: "kubeconfig content, YAML or base64 (masked; never written to disk)"},
+	{name: kube.InputKubeconfigFile, group: "deploy", usage: "kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)"},
+	{name: kube.InputContext, group: "deploy", usage: "kubeconfig context (default: its current-context)"},
+	{name: kube.InputInCluster, group: "deploy", kind: kindBool, def: "false", usage: "use the service account of the pod this runs in"},
+	{name: apply.InputCreateNamespace, group: "deploy", kind: kindBool, def: "false", usage: "create \"namespace\" when it does not exist"},
+	{name: apply.InputFieldManager, group: "deploy", def: apply.DefaultFieldManager, usage: "server-side apply field manager"},
+	{name: apply.InputForceConflicts, group: "deploy", kind: kindBool, def: "false", usage: "take over fields another field manager owns instead of failing"},
+	{name: apply.InputDryRun, group: "deploy", kind: kindBool, def: "false", usage: "have the API server check every object and store nothing"},
+	{name: deploy.InputRolloutTimeout, group: "deploy", def: "5m", usage: "how long the rollout may take when no failure shows (a failure ends it at once)"},
+	{name: deploy.InputRolloutGrace, group: "deploy", def: "30s", usage: "how long pods may stay unready, or be refused (quota), before that is a failure"},
+	{name: deploy.InputRollback, group: "deploy", kind: kindBool, def: "true", usage: "roll back to the previous revision when the rollout fails"},
 }
 
 // init inserts the test stage's inputs, which pkg/imagetest owns, after the

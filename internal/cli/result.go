@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -54,6 +55,14 @@ func (e *env) reportResult(res *pipeline.Result, runErr error) {
 			e.rep.Output("refs", strings.Join(ok, "\n"))
 		}
 		b.WriteString(report.Table([]string{"Registry", "Result", "Reference", "Time"}, rows))
+		b.WriteString("\n")
+	}
+	if d := res.Deploy; d != nil {
+		e.rep.Output("verdict", string(d.Outcome))
+		e.rep.Output("rolled-back", strconv.FormatBool(d.RolledBack()))
+		e.rep.Output("cause", d.Cause())
+		e.rep.Output("resources", strings.Join(d.Resources(), "\n"))
+		b.WriteString(d.Markdown())
 		b.WriteString("\n")
 	}
 	var rows [][]string

@@ -8,20 +8,26 @@ import (
 	"os"
 	"path"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/cobra"
 
+	"github.com/deploy-action/deploy-action/pkg/apply"
 	"github.com/deploy-action/deploy-action/pkg/build"
 	"github.com/deploy-action/deploy-action/pkg/build/dockerfile"
 	"github.com/deploy-action/deploy-action/pkg/build/layers"
+	"github.com/deploy-action/deploy-action/pkg/deploy"
 	"github.com/deploy-action/deploy-action/pkg/imagesource"
 	"github.com/deploy-action/deploy-action/pkg/imagetest"
+	"github.com/deploy-action/deploy-action/pkg/kube"
 	"github.com/deploy-action/deploy-action/pkg/metadata"
+	"github.com/deploy-action/deploy-action/pkg/pin"
 	"github.com/deploy-action/deploy-action/pkg/pipeline"
 	"github.com/deploy-action/deploy-action/pkg/push"
+	"github.com/deploy-action/deploy-action/pkg/render"
 )
 
 var (
@@ -30,7 +36,18 @@ var (
 	testInputs = append([]string{"from", "docker-host"}, imagetestInputNames()...)
 	pushInputs = []string{"from", "docker-host", "version", "tags", "raw-tags", "title", "images", "username", "password",
 		"registry", "github-token", "registry-ca", "insecure-registries"}
+	deployInputs = groupInputs("deploy")
 )
+
+func groupInputs(group string) []string {
+	var n []string
+	for _, in := range inputs {
+		if in.group == group {
+			n = append(n, in.name)
+		}
+	}
+	return n
+}
 
 func allInputNames() []string {
 	n := make([]string, len(inputs))
@@ -107,14 +124,41 @@ func newPushCmd(e *env) *cobra.Command {
 	return c
 }
 
+func newRolloutCmd(e *env) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "rollout",
+		Short: "Deploy manifests to Kubernetes: render, pin by digest, apply, watch to a verdict, roll back on failure",
+		Long: `rollout renders the manifests (YAML, a kustomization or a Helm chart), pins their images to
+the digests of "image-map", applies them with server-side apply, and watches every workload until it
+is ready or a cause of failure shows (image pull, crash loop, OOM, missing Secret, scheduling, probes,
+quota, deadline). A failed rollout is rolled back to the previous revision, and the restore is watched
+too. The exit code is 0 only when the release rolled out.`,
+		Example: `  deploy-action rollout --manifests k8s/ --namespace shop \
+    --image-map docker.io/acme/shop@sha256:4c1e...
+  deploy-action rollout --manifests chart/ --helm-values prod.yaml --helm-set replicas=3 --dry-run`,
+		Args: cobra.NoArgs,
+	}
+	v := addInputs(c.Flags(), deployInputs...)
+	c.RunE = func(c *cobra.Command, _ []string) error {
+		return e.runStages(c.Context(), v, []pipeline.Stage{pipeline.Deploy})
+	}
+	return c
+}
+
 // runStages turns the command's values into a pipeline and runs it. stages is
 // nil for `run`, which reads the "stages" input.
 func (e *env) runStages(ctx context.Context, v *values, stages []pipeline.Stage) error {
 	// Secrets first: nothing may be printed before they are registered.
 	for _, in := range inputs {
 		if s, ok := v.strings[in.name]; ok && in.secret {
-			e.rep.Secret(*s)
-			e.rep.Secret(e.rep.Action().GetInput(in.name))
+			for _, val := range []string{*s, e.rep.Action().GetInput(in.name)} {
+				e.rep.Secret(val)
+				if in.name == kube.InputKubeconfig {
+					for _, cred := range kube.Secrets(val) {
+						e.rep.Secret(cred)
+					}
+				}
+			}
 		}
 	}
 	if e.rep.InActions() {
@@ -123,8 +167,15 @@ func (e *env) runStages(ctx context.Context, v *values, stages []pipeline.Stage)
 		}
 	}
 	if stages == nil {
+		list := v.list("stages")
+		if len(list) == 1 && list[0] == "auto" {
+			list = []string{"build", "test", "push"}
+			if len(v.list(deploy.InputManifests)) > 0 {
+				list = append(list, "deploy")
+			}
+		}
 		var err error
-		if stages, err = pipeline.ParseStages(v.list("stages")); err != nil {
+		if stages, err = pipeline.ParseStages(list); err != nil {
 			return err
 		}
 	}
@@ -241,6 +292,10 @@ func (e *env) config(v *values, stages []pipeline.Stage) (pipeline.Config, error
 				return cfg, err
 			}
 			if cfg.Pusher, err = push.New(opts...); err != nil {
+				return cfg, err
+			}
+		case pipeline.Deploy:
+			if cfg.Deployer, err = e.deployer(v); err != nil {
 				return cfg, err
 			}
 		}
@@ -361,6 +416,68 @@ func (e *env) pushOptions(v *values) ([]push.Option, error) {
 		opts = append(opts, push.WithInsecure(ins...))
 	}
 	return opts, nil
+}
+
+// deployer makes the deploy stage from its inputs; it contacts nothing yet.
+func (e *env) deployer(v *values) (*deploy.Deployer, error) {
+	if len(v.list(deploy.InputManifests)) == 0 {
+		return nil, fmt.Errorf("input %q is empty; give the release's manifests: YAML files, directories or globs (k8s/), a kustomization directory, or a Helm chart", deploy.InputManifests)
+	}
+	format := render.Format(strings.ToLower(v.strOr(deploy.InputManifestsFormat)))
+	switch format {
+	case "", render.Auto, render.YAML, render.Kustomize, render.Helm:
+	default:
+		return nil, fmt.Errorf("input %q: unknown format %q; use auto, yaml, kustomize or helm", deploy.InputManifestsFormat, format)
+	}
+	imageMap, err := pin.ParseMappings(strings.Join(v.list(deploy.InputImageMap), "\n"))
+	if err != nil {
+		return nil, fmt.Errorf("input %q: %w", deploy.InputImageMap, err)
+	}
+	duration := func(n string) (*time.Duration, error) {
+		d, err := time.ParseDuration(v.strOr(n))
+		if err != nil {
+			return nil, fmt.Errorf("input %q: %q is not a duration; write e.g. 90s, 5m or 1h", n, v.strOr(n))
+		}
+		return &d, nil
+	}
+	timeout, err := duration(deploy.InputRolloutTimeout)
+	if err != nil {
+		return nil, err
+	}
+	grace, err := duration(deploy.InputRolloutGrace)
+	if err != nil {
+		return nil, err
+	}
+	cfg := deploy.Config{
+		Access: kube.Access{
+			Kubeconfig:     v.strOr(kube.InputKubeconfigFile),
+			KubeconfigData: v.strOr(kube.InputKubeconfig),
+			Context:        v.strOr(kube.InputContext),
+			InCluster:      v.boolean(kube.InputInCluster),
+		},
+		Manifests: render.Spec{
+			Paths:       v.list(deploy.InputManifests),
+			Format:      format,
+			ReleaseName: v.strOr(deploy.InputHelmRelease),
+			ValuesFiles: v.list(deploy.InputHelmValues),
+			Values:      v.list(deploy.InputHelmSet),
+		},
+		ImageMap:        imageMap,
+		Unmatched:       pin.Policy(strings.ToLower(v.strOr(deploy.InputPinUnmatched))),
+		Namespace:       v.strOr(apply.InputNamespace),
+		CreateNamespace: v.boolean(apply.InputCreateNamespace),
+		FieldManager:    v.strOr(apply.InputFieldManager),
+		ForceConflicts:  v.boolean(apply.InputForceConflicts),
+		DryRun:          v.boolean(apply.InputDryRun),
+		Timeout:         timeout,
+		Grace:           grace,
+		Rollback:        v.boolean(deploy.InputRollback),
+	}
+	w, _ := e.rep.Writer()
+	return deploy.New(cfg,
+		deploy.WithLog(w),
+		deploy.WithKubeOptions(kube.WithGetenv(e.getenv), kube.WithUserAgent("deploy-action/"+version), kube.WithWarnings(w)),
+	)
 }
 
 // strOr returns the named string input, or "" when the command has no such input.

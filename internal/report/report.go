@@ -72,14 +72,21 @@ func (r *Reporter) Secret(v string) {
 		return
 	}
 	r.mask.Add(v)
-	if r.actions {
-		// AddMask writes "::add-mask::<v>" through the masked writer, which would
-		// blank the value the runner needs; issue it on the raw stream instead.
+	if !r.actions {
+		return
+	}
+	// AddMask writes "::add-mask::<v>" through the masked writer, which would
+	// blank the value the runner needs; issue it on the raw stream instead. A
+	// workflow command ends at a newline: sent whole, a multi-line value's
+	// second line would be printed in clear. Its lines are mostly structure
+	// (a kubeconfig's "users:"), which masked would blank common words all
+	// over the log, so the caller registers its credentials one by one (see
+	// kube.Secrets) and only this process masks the whole.
+	if !strings.Contains(v, "\n") {
 		r.rawCommand("add-mask", v)
 	}
 }
 
-// Mask returns s with every registered secret replaced.
 func (r *Reporter) Mask(s string) string { return r.mask.Mask(s) }
 
 // Writer returns a line-buffered, masked writer for progress output: whole

@@ -114,3 +114,18 @@ func TestTable(t *testing.T) {
 	got := Table([]string{"Stage", "Result"}, [][]string{{"build", "ok"}, {"push", "failed:\nline|2"}})
 	assert.Equal(t, "| Stage | Result |\n| --- | --- |\n| build | ok |\n| push | failed:<br>line\\|2 |\n", got)
 }
+
+// TestMultiLineSecret: a workflow command ends at a newline, so a multi-line
+// secret is never sent to the runner whole (its second line would be printed
+// in clear); it is masked here, and its credentials are registered one by one.
+func TestMultiLineSecret(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	env := map[string]string{"GITHUB_ACTIONS": "true"}
+	r := New(WithWriter(&out), WithGetenv(func(k string) string { return env[k] }))
+	r.Secret("users:\n- name: ci\n  token: tok-SECRET-123\n")
+	r.Secret("tok-SECRET-123")
+	assert.Equal(t, "::add-mask::tok-SECRET-123\n", out.String())
+	assert.Equal(t, "kubeconfig: ***", r.Mask("kubeconfig: users:\n- name: ci\n  token: tok-SECRET-123"))
+	assert.Equal(t, "token ***", r.Mask("token tok-SECRET-123"))
+}

@@ -388,9 +388,30 @@ func contextNames(raw *clientcmdapi.Config) string {
 	return strings.Join(names, ", ")
 }
 
-// redact removes every credential of raw from s. clientcmd's validation messages
-// name files and entries, not values, but a message is no place to find out.
-func redact(raw *clientcmdapi.Config, s string) string {
+// Secrets returns the credentials held in kubeconfig content (input
+// "kubeconfig"), each as one line of text as it may appear in a log: tokens,
+// passwords, client keys (also base64-encoded, as the file holds them),
+// auth-provider settings and exec environment values. A caller registers them
+// with its log masker before anything is printed; content that does not parse
+// gives none, and Config then refuses it without quoting it.
+func Secrets(data string) []string {
+	raw, err := clientcmd.Load(decodeData(data))
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, v := range credentials(raw) {
+		out = append(out, v)
+		if strings.Contains(v, "\n") { // PEM: the file holds it base64-encoded
+			out = append(out, base64.StdEncoding.EncodeToString([]byte(v)))
+		}
+	}
+	return out
+}
+
+// credentials lists the secret values of raw, longest first, so that a secret
+// containing another is replaced whole.
+func credentials(raw *clientcmdapi.Config) []string {
 	var secrets []string
 	add := func(v string) {
 		if len(v) >= 4 {
@@ -412,9 +433,14 @@ func redact(raw *clientcmdapi.Config, s string) string {
 			}
 		}
 	}
-	// Longest first, so that a secret containing another is removed whole.
 	sort.Slice(secrets, func(i, j int) bool { return len(secrets[i]) > len(secrets[j]) })
-	for _, v := range secrets {
+	return secrets
+}
+
+// redact removes every credential of raw from s. clientcmd's validation messages
+// name files and entries, not values, but a message is no place to find out.
+func redact(raw *clientcmdapi.Config, s string) string {
+	for _, v := range credentials(raw) {
 		s = strings.ReplaceAll(s, v, "[redacted]")
 	}
 	return s

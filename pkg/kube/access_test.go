@@ -207,3 +207,24 @@ func TestOptionsRejectedWhenMade(t *testing.T) {
 		})
 	}
 }
+
+// TestSecrets: the credentials of kubeconfig content, in the forms a log could
+// show them, and none from content that does not parse.
+func TestSecrets(t *testing.T) {
+	const key = "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIkey\n-----END EC PRIVATE KEY-----\n"
+	withKey := strings.Replace(kubeconfig("https://blue.example", "https://green.example"), "users:\n",
+		"users:\n- name: admin\n  user:\n    password: hunter2-pw\n    client-key-data: "+base64.StdEncoding.EncodeToString([]byte(key))+"\n", 1)
+	for name, data := range map[string]string{
+		"yaml":   withKey,
+		"base64": base64.StdEncoding.EncodeToString([]byte(withKey)),
+	} {
+		t.Run(name, func(t *testing.T) {
+			got := kube.Secrets(data)
+			assert.Contains(t, got, secretToken)
+			assert.Contains(t, got, "hunter2-pw")
+			assert.Contains(t, got, key)
+			assert.Contains(t, got, base64.StdEncoding.EncodeToString([]byte(key)), "as the file holds it")
+		})
+	}
+	assert.Empty(t, kube.Secrets("not: [a kubeconfig"))
+}

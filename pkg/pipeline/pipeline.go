@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 
 	"github.com/deploy-action/deploy-action/pkg/build"
+	"github.com/deploy-action/deploy-action/pkg/deploy"
 	"github.com/deploy-action/deploy-action/pkg/imagetest"
 	"github.com/deploy-action/deploy-action/pkg/metadata"
 	"github.com/deploy-action/deploy-action/pkg/push"
@@ -38,6 +39,18 @@ type Config struct {
 	// Images are the repositories to push to, with Pusher (default: push.New()).
 	Images []string
 	Pusher *push.Pusher
+
+	// Deployer rolls the pushed image out when the deploy stage runs.
+	Deployer Deployer
+}
+
+// Deployer is the deploy stage. Prepare runs before anything is built, so that
+// an unreachable cluster or a broken manifest costs no build; repos are the
+// repositories the run pushes to (none without the push stage). Deploy gets
+// the pushed references, "<repository>@sha256:...".
+type Deployer interface {
+	Prepare(ctx context.Context, repos []string) error
+	Deploy(ctx context.Context, refs []string) (*deploy.Result, error)
 }
 
 // Meta is the naming and labelling of the image.
@@ -78,6 +91,7 @@ type Result struct {
 	Labels map[string]string
 	Test   *imagetest.Report
 	Push   *push.Result
+	Deploy *deploy.Result
 	Stages []StageResult
 }
 
@@ -92,11 +106,14 @@ func (c *Config) Validate() error {
 	if has(c.Stages, Test) && c.Tester == nil {
 		return errors.New("the test stage has no tester; configure the test inputs (test-policy, structure-tests, smoke, ...)")
 	}
-	if !has(c.Stages, Build) && c.Source == nil {
+	if !has(c.Stages, Build) && c.Source == nil && (has(c.Stages, Test) || has(c.Stages, Push)) {
 		return errors.New(`without the build stage there is no image; set input "from" to an image built earlier (oci:DIR, tarball:FILE or docker:NAME)`)
 	}
 	if has(c.Stages, Push) && len(c.Images) == 0 {
 		return errors.New(`the push stage has nowhere to push; set input "images" to one or more repositories, e.g. "docker.io/<namespace>/<name>"`)
+	}
+	if has(c.Stages, Deploy) && c.Deployer == nil {
+		return errors.New(`the deploy stage has no deployer; set input "manifests" to the release's manifests (files, a kustomization or a Helm chart)`)
 	}
 	return nil
 }
@@ -126,6 +143,19 @@ func Run(ctx context.Context, cfg Config, obs Observer) (*Result, error) {
 		if err := cfg.Pusher.Check(cfg.Images, tags); err != nil {
 			return res, err
 		}
+	}
+	if has(cfg.Stages, Deploy) {
+		var repos []string
+		if has(cfg.Stages, Push) {
+			repos = cfg.Images
+		}
+		if err := cfg.Deployer.Prepare(ctx, repos); err != nil {
+			return res, fmt.Errorf("%s: %w", Deploy, err)
+		}
+	}
+	if !has(cfg.Stages, Build) && !has(cfg.Stages, Test) && !has(cfg.Stages, Push) {
+		// A deploy alone: the image was pushed by an earlier job.
+		return res, res.deploy(ctx, cfg, obs)
 	}
 
 	var (
@@ -202,7 +232,27 @@ func Run(ctx context.Context, cfg Config, obs Observer) (*Result, error) {
 			return res, err
 		}
 	}
+	if has(cfg.Stages, Deploy) {
+		return res, res.deploy(ctx, cfg, obs)
+	}
 	return res, nil
+}
+
+// deploy runs the deploy stage with what the push stage pushed, if it ran.
+func (r *Result) deploy(ctx context.Context, cfg Config, obs Observer) error {
+	var refs []string
+	if r.Push != nil {
+		for _, reg := range r.Push.Registries {
+			if reg.Err == nil {
+				refs = append(refs, reg.Ref)
+			}
+		}
+	}
+	return r.stage(obs, Deploy, func() error {
+		dr, err := cfg.Deployer.Deploy(ctx, refs)
+		r.Deploy = dr
+		return err
+	})
 }
 
 func (r *Result) stage(obs Observer, s Stage, f func() error) error {

@@ -22,6 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/deploy-action/deploy-action/pkg/build/layers"
+	"github.com/deploy-action/deploy-action/pkg/deploy"
 	"github.com/deploy-action/deploy-action/pkg/imagesource"
 	"github.com/deploy-action/deploy-action/pkg/imagetest"
 	"github.com/deploy-action/deploy-action/pkg/metadata"
@@ -233,4 +234,68 @@ func TestFailedTestPushesNothing(t *testing.T) {
 	require.NoError(t, err)
 	_, err = remote.Head(ref)
 	assert.NoError(t, err)
+}
+
+// recordingDeployer records what the deploy stage was given.
+type recordingDeployer struct {
+	prepared   [][]string
+	deployed   [][]string
+	prepareErr error
+}
+
+func (d *recordingDeployer) Prepare(_ context.Context, repos []string) error {
+	d.prepared = append(d.prepared, repos)
+	return d.prepareErr
+}
+
+func (d *recordingDeployer) Deploy(_ context.Context, refs []string) (*deploy.Result, error) {
+	d.deployed = append(d.deployed, refs)
+	return &deploy.Result{Outcome: deploy.Succeeded}, nil
+}
+
+// TestDeployStage: the deploy stage is prepared with the repositories before
+// anything is built, and deploys what was pushed, by digest.
+func TestDeployStage(t *testing.T) {
+	t.Parallel()
+	host := newRegistry(t)
+	img, err := random.Image(512, 1)
+	require.NoError(t, err)
+	b := &countingBuilder{img: img}
+	d := &recordingDeployer{}
+	res, err := pipeline.Run(context.Background(), pipeline.Config{
+		Stages:   []pipeline.Stage{pipeline.Build, pipeline.Push, pipeline.Deploy},
+		Builder:  b,
+		Meta:     pipeline.Meta{Policies: []string{"version"}, Version: "1.0.0"},
+		Images:   []string{host + "/acme/shop"},
+		Deployer: d,
+	}, &nopObserver{})
+	require.NoError(t, err)
+	require.NotNil(t, res.Deploy)
+	assert.Equal(t, [][]string{{host + "/acme/shop"}}, d.prepared)
+	assert.Equal(t, [][]string{{host + "/acme/shop@" + res.Digest.String()}}, d.deployed)
+	assert.Equal(t, pipeline.Deploy, res.Stages[len(res.Stages)-1].Stage)
+
+	t.Run("a failed prepare costs no build", func(t *testing.T) {
+		b := &countingBuilder{img: img}
+		d := &recordingDeployer{prepareErr: errors.New("cluster unreachable")}
+		_, err := pipeline.Run(context.Background(), pipeline.Config{
+			Stages: []pipeline.Stage{pipeline.Build, pipeline.Push, pipeline.Deploy}, Builder: b,
+			Meta: pipeline.Meta{Policies: []string{"latest"}}, Images: []string{host + "/acme/shop"}, Deployer: d,
+		}, &nopObserver{})
+		require.ErrorContains(t, err, "deploy: cluster unreachable")
+		assert.Zero(t, b.calls)
+		assert.Empty(t, d.deployed)
+	})
+	t.Run("a deploy alone needs no image", func(t *testing.T) {
+		d := &recordingDeployer{}
+		res, err := pipeline.Run(context.Background(), pipeline.Config{Stages: []pipeline.Stage{pipeline.Deploy}, Deployer: d}, &nopObserver{})
+		require.NoError(t, err)
+		assert.Nil(t, res.Image)
+		assert.Equal(t, [][]string{nil}, d.prepared)
+		assert.Equal(t, [][]string{nil}, d.deployed)
+	})
+	t.Run("no deployer", func(t *testing.T) {
+		_, err := pipeline.Run(context.Background(), pipeline.Config{Stages: []pipeline.Stage{pipeline.Deploy}}, &nopObserver{})
+		require.ErrorContains(t, err, `set input "manifests"`)
+	})
 }

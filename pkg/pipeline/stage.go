@@ -10,13 +10,14 @@ import (
 type Stage string
 
 const (
-	Build Stage = "build"
-	Test  Stage = "test"
-	Push  Stage = "push"
+	Build  Stage = "build"
+	Test   Stage = "test"
+	Push   Stage = "push"
+	Deploy Stage = "deploy"
 )
 
 // order is the one direction values flow in.
-var order = []Stage{Build, Test, Push}
+var order = []Stage{Build, Test, Push, Deploy}
 
 // ParseStages reads the "stages" input: a comma- or newline-separated list.
 func ParseStages(items []string) ([]Stage, error) {

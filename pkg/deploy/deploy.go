@@ -1,0 +1,306 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/deploy-action/deploy-action/pkg/apply"
+	"github.com/deploy-action/deploy-action/pkg/kube"
+	"github.com/deploy-action/deploy-action/pkg/pin"
+	"github.com/deploy-action/deploy-action/pkg/render"
+	"github.com/deploy-action/deploy-action/pkg/rollback"
+	"github.com/deploy-action/deploy-action/pkg/rollout"
+)
+
+// Deployer deploys one release: Prepare once, before anything is built, then
+// Deploy with what was pushed.
+type Deployer struct {
+	cfg       Config
+	o         *options
+	clients   *kube.Clients
+	namespace string
+	objects   []render.Object
+}
+
+// New checks cfg and the options; it contacts nothing.
+func New(cfg Config, opts ...Option) (*Deployer, error) {
+	o := defaults()
+	for _, opt := range opts {
+		if err := opt(o); err != nil {
+			return nil, err
+		}
+	}
+	if err := cfg.check(); err != nil {
+		return nil, err
+	}
+	if cfg.Unmatched == "" {
+		cfg.Unmatched = pin.Fail
+	}
+	return &Deployer{cfg: cfg, o: o, clients: o.clients}, nil
+}
+
+// Prepare connects to the cluster and renders the manifests, so that an
+// unreachable cluster or a broken manifest fails the run before an image is
+// built or pushed. repos are the repositories the run will push to: each must
+// be the image of some container in the manifests, or what is pushed would
+// not be what runs.
+func (d *Deployer) Prepare(ctx context.Context, repos []string) error {
+	if d.clients == nil {
+		c, err := kube.Connect(ctx, d.cfg.Access, d.o.kube...)
+		if err != nil {
+			return err
+		}
+		d.clients = c
+	}
+	d.namespace = d.cfg.Namespace
+	if d.namespace == "" {
+		d.namespace = d.clients.Namespace
+	}
+	spec := d.cfg.Manifests
+	if spec.Namespace == "" {
+		spec.Namespace = d.namespace
+	}
+	ropts := d.o.render
+	if v := d.clients.Version; v != nil && v.GitVersion != "" {
+		// Charts see the cluster they are deployed to, as helm install does.
+		ropts = append([]render.Option{render.WithKubeVersion(v.GitVersion)}, ropts...)
+	}
+	objs, err := render.Render(ctx, spec, ropts...)
+	if err != nil {
+		return fmt.Errorf("input %q: %w", InputManifests, err)
+	}
+	d.objects = objs
+	fmt.Fprintf(d.o.log, "rendered %d object(s) from %s\n", len(objs), strings.Join(spec.Paths, ", "))
+
+	// A trial pin with the digest still unknown: a repository that matches no
+	// container fails now rather than after the push.
+	if len(repos) > 0 || len(d.cfg.ImageMap) > 0 {
+		if _, err := d.pin(repos, strings.Repeat("0", 64)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// pin rewrites the rendered objects' images: explicit mappings, plus the
+// pushed repositories at digest (hex).
+func (d *Deployer) pin(repos []string, hex string) (*pin.Result, error) {
+	mappings := append([]pin.Mapping(nil), d.cfg.ImageMap...)
+	if len(repos) > 0 {
+		refs := make([]string, len(repos))
+		for i, r := range repos {
+			refs[i] = r + "@sha256:" + hex
+		}
+		m, err := pin.Pushed(refs...)
+		if err != nil {
+			return nil, err
+		}
+		mappings = append(mappings, m)
+	}
+	res, err := pin.Pin(d.objects, mappings, pin.WithUnmatched(d.cfg.Unmatched))
+	if err != nil {
+		return nil, fmt.Errorf("pinning the images of input %q: %w", InputManifests, err)
+	}
+	return res, nil
+}
+
+// Deploy pins the images to the pushed refs ("<repository>@sha256:...", all of
+// one digest; none when nothing was pushed, then only "image-map" pins),
+// applies the objects, watches the workloads to a verdict and, when the
+// rollout fails and Config.Rollback is set, restores their previous revisions.
+// The Result holds what was done however far it got; the error says why the
+// deploy failed.
+func (d *Deployer) Deploy(ctx context.Context, refs []string) (*Result, error) {
+	if d.objects == nil {
+		if err := d.Prepare(ctx, nil); err != nil {
+			return nil, err
+		}
+	}
+	res := &Result{Outcome: Failed, Server: d.clients.Server, DryRun: d.cfg.DryRun}
+	repos, hex, err := splitRefs(refs)
+	if err != nil {
+		return res, err
+	}
+	objs := d.objects
+	if len(repos) > 0 || len(d.cfg.ImageMap) > 0 {
+		p, err := d.pin(repos, hex)
+		if err != nil {
+			return res, err
+		}
+		res.Pin, objs = p, p.Objects
+		for _, c := range p.Changes {
+			fmt.Fprintf(d.o.log, "pinned %s container %s: %s\n", c.Object, c.Name, c.New)
+		}
+		for _, w := range p.Warnings {
+			fmt.Fprintf(d.o.log, "warning: %s\n", w)
+		}
+	} else {
+		fmt.Fprintf(d.o.log, "no image was pushed and input %q is empty: images are deployed as the manifests name them\n", InputImageMap)
+	}
+
+	applyObjs := make([]apply.Object, len(objs))
+	for i, o := range objs {
+		u, err := o.Unstructured()
+		if err != nil {
+			return res, fmt.Errorf("%s: %w", o.Source, err)
+		}
+		applyObjs[i] = apply.Object{Unstructured: u, Source: o.Source}
+	}
+	// What each workload runs now, read before the apply changes it: the
+	// revision a failed rollout returns to.
+	previous, err := d.revisions(ctx, applyObjs)
+	if err != nil {
+		return res, err
+	}
+
+	applier, err := apply.New(d.clients.Dynamic, d.clients.Mapper, d.cfg.applyOptions(d.namespace, d.o.log)...)
+	if err != nil {
+		return res, err
+	}
+	res.Apply, err = applier.Apply(ctx, applyObjs)
+	if err != nil {
+		// Workloads applied before the failure are rolling out a release that
+		// is only half there: put them back.
+		if res.Apply != nil && len(res.Apply.Workloads()) > 0 && !d.cfg.DryRun {
+			if !d.cfg.Rollback {
+				return res, fmt.Errorf("%w; input %q is false, so the workloads applied before it were left as they are", err, InputRollback)
+			}
+			if rerr := d.rollback(ctx, res, previous); rerr != nil {
+				return res, fmt.Errorf("%w; and rolling back the workloads applied before it failed: %v", err, rerr)
+			}
+			return res, fmt.Errorf("%w; %s", err, rollbackSentence(res.Rollback))
+		}
+		return res, err
+	}
+	if d.cfg.DryRun {
+		res.Outcome = DryRun
+		return res, nil
+	}
+	workloads := res.Apply.Workloads()
+	if len(workloads) == 0 {
+		fmt.Fprintln(d.o.log, "no workloads to watch: the release has no Deployment, StatefulSet, DaemonSet or Job")
+		res.Outcome = Succeeded
+		return res, nil
+	}
+	watcher, err := d.watcher()
+	if err != nil {
+		return res, err
+	}
+	res.Verdict, err = watcher.Watch(ctx, targets(workloads)...)
+	if err != nil {
+		return res, err
+	}
+	if !res.Verdict.Failed() {
+		res.Outcome = Succeeded
+		return res, nil
+	}
+	failure := res.Verdict.Err()
+	if !d.cfg.Rollback {
+		return res, fmt.Errorf("%w; input %q is false, so the release was left as it is", failure, InputRollback)
+	}
+	if err := d.rollback(ctx, res, previous); err != nil {
+		return res, fmt.Errorf("%w; and the rollback failed: %v", failure, err)
+	}
+	return res, fmt.Errorf("%w; %s", failure, rollbackSentence(res.Rollback))
+}
+
+func (d *Deployer) watcher() (*rollout.Watcher, error) {
+	return rollout.New(d.clients.Typed, d.cfg.watchOptions(d.o.log)...)
+}
+
+// rollback restores the applied workloads of res, recording the result in it.
+func (d *Deployer) rollback(ctx context.Context, res *Result, previous map[key]int64) error {
+	watcher, err := d.watcher()
+	if err != nil {
+		return err
+	}
+	fm := d.cfg.FieldManager
+	if fm == "" {
+		fm = apply.DefaultFieldManager
+	}
+	r, err := rollback.New(d.clients.Typed, watcher, rollback.WithFieldManager(fm), rollback.WithLog(d.o.log))
+	if err != nil {
+		return err
+	}
+	var ts []rollback.Target
+	for _, t := range targets(res.Apply.Workloads()) {
+		prev, ok := previous[key{t.Kind, t.Namespace, t.Name}]
+		if !ok {
+			prev = rollback.FirstDeploy
+		}
+		ts = append(ts, rollback.Target{Target: t, Previous: prev})
+	}
+	rb, err := r.Rollback(ctx, ts...)
+	res.Rollback = rb
+	return err
+}
+
+type key struct {
+	kind      rollout.Kind
+	namespace string
+	name      string
+}
+
+// revisions reads the live revision of every workload among objs.
+func (d *Deployer) revisions(ctx context.Context, objs []apply.Object) (map[key]int64, error) {
+	out := map[key]int64{}
+	for _, o := range objs {
+		kind, ok := workloadKind(o.GetAPIVersion(), o.GetKind())
+		if !ok {
+			continue
+		}
+		ns := o.GetNamespace()
+		if ns == "" {
+			ns = d.namespace
+		}
+		rev, err := rollback.Revision(ctx, d.clients.Typed, kind, ns, o.GetName())
+		if err != nil {
+			if errors.Is(err, context.Canceled) {
+				return nil, err
+			}
+			// Without it a rollback restores the revision before the live
+			// one, as kubectl rollout undo does: say so, and go on.
+			fmt.Fprintf(d.o.log, "warning: %v\n", err)
+			continue
+		}
+		out[key{kind, ns, o.GetName()}] = rev
+	}
+	return out, nil
+}
+
+func workloadKind(apiVersion, kind string) (rollout.Kind, bool) {
+	if apiVersion != "apps/v1" && apiVersion != "batch/v1" {
+		return "", false
+	}
+	k, err := rollout.ParseKind(kind)
+	return k, err == nil
+}
+
+func targets(ws []apply.Applied) []rollout.Target {
+	ts := make([]rollout.Target, 0, len(ws))
+	for _, w := range ws {
+		k, ok := workloadKind(w.GVK.GroupVersion().String(), w.GVK.Kind)
+		if !ok {
+			continue
+		}
+		ts = append(ts, rollout.Target{Kind: k, Namespace: w.Namespace, Name: w.Name, Generation: w.Generation})
+	}
+	return ts
+}
+
+// splitRefs checks the pushed refs and returns their repositories and digest.
+func splitRefs(refs []string) (repos []string, hex string, err error) {
+	for _, r := range refs {
+		repo, digest, ok := strings.Cut(r, "@sha256:")
+		if !ok || len(digest) != 64 {
+			return nil, "", fmt.Errorf("deploy: pushed reference %q is not <repository>@sha256:<digest>", r)
+		}
+		if hex != "" && digest != hex {
+			return nil, "", fmt.Errorf("deploy: pushed references have different digests (%s and %s)", hex, digest)
+		}
+		repos, hex = append(repos, repo), digest
+	}
+	return repos, hex, nil
+}

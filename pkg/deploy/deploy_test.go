@@ -1,0 +1,135 @@
+package deploy
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"k8s.io/client-go/rest"
+
+	"github.com/deploy-action/deploy-action/pkg/kube"
+	"github.com/deploy-action/deploy-action/pkg/pin"
+	"github.com/deploy-action/deploy-action/pkg/render"
+	"github.com/deploy-action/deploy-action/pkg/rollback"
+	"github.com/deploy-action/deploy-action/pkg/rollout"
+)
+
+const shop = "../../e2e/testdata/shop/k8s"
+
+func TestConfigRejectedWhenMade(t *testing.T) {
+	t.Parallel()
+	zero, neg := time.Duration(0), -time.Second
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+		want string
+	}{
+		{"no manifests", Config{}, `input "manifests" is empty`},
+		{"unknown policy", Config{Manifests: render.Spec{Paths: []string{"k8s"}}, Unmatched: "maybe"}, `input "pin-unmatched": "maybe" is not a policy`},
+		{"zero timeout", Config{Manifests: render.Spec{Paths: []string{"k8s"}}, Timeout: &zero}, `input "rollout-timeout"`},
+		{"negative grace", Config{Manifests: render.Spec{Paths: []string{"k8s"}}, Grace: &neg}, `input "rollout-grace": -1s is negative`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := New(tc.cfg)
+			require.ErrorContains(t, err, tc.want)
+		})
+	}
+	_, err := New(Config{Manifests: render.Spec{Paths: []string{"k8s"}}, Grace: &zero})
+	require.NoError(t, err, "a zero grace fails at the first unready pod")
+}
+
+// clients that are never contacted: Prepare renders and pins locally.
+func offline(t *testing.T) *kube.Clients {
+	c, err := kube.NewClients(&rest.Config{Host: "https://127.0.0.1:1"}, "shop")
+	require.NoError(t, err)
+	return c
+}
+
+func TestPrepare(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	d, err := New(Config{Manifests: render.Spec{Paths: []string{shop}}}, WithClients(offline(t)))
+	require.NoError(t, err)
+	require.NoError(t, d.Prepare(ctx, []string{"docker.io/acme/shop"}))
+	assert.Len(t, d.objects, 4)
+	assert.Equal(t, "shop", d.namespace, "the kubeconfig context's")
+
+	// A pushed repository no container runs would deploy something else than
+	// what was pushed: found before the build.
+	d, err = New(Config{Manifests: render.Spec{Paths: []string{shop}}}, WithClients(offline(t)))
+	require.NoError(t, err)
+	err = d.Prepare(ctx, []string{"ghcr.io/acme/other"})
+	require.ErrorContains(t, err, `input "manifests"`)
+	var unmatched *pin.UnmatchedError
+	require.ErrorAs(t, err, &unmatched)
+
+	d, err = New(Config{Manifests: render.Spec{Paths: []string{shop}}, Unmatched: pin.Warn}, WithClients(offline(t)))
+	require.NoError(t, err)
+	require.NoError(t, d.Prepare(ctx, []string{"ghcr.io/acme/other"}), "warn goes on")
+
+	d, err = New(Config{Manifests: render.Spec{Paths: []string{t.TempDir()}}}, WithClients(offline(t)))
+	require.NoError(t, err)
+	err = d.Prepare(ctx, nil)
+	require.ErrorIs(t, err, render.ErrNoManifests)
+	require.ErrorContains(t, err, `input "manifests"`)
+}
+
+func TestSplitRefs(t *testing.T) {
+	t.Parallel()
+	a, b := strings.Repeat("a", 64), strings.Repeat("b", 64)
+	repos, hex, err := splitRefs([]string{"r1/x@sha256:" + a, "r2/x@sha256:" + a})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"r1/x", "r2/x"}, repos)
+	assert.Equal(t, a, hex)
+	_, _, err = splitRefs([]string{"r1/x@sha256:" + a, "r2/x@sha256:" + b})
+	require.ErrorContains(t, err, "different digests")
+	_, _, err = splitRefs([]string{"r1/x:latest"})
+	require.ErrorContains(t, err, "is not <repository>@sha256:<digest>")
+}
+
+func TestRollbackSentence(t *testing.T) {
+	t.Parallel()
+	web := rollout.Target{Kind: rollout.Deployment, Namespace: "shop", Name: "web"}
+	job := rollout.Target{Kind: rollout.Job, Namespace: "shop", Name: "migrate"}
+	ok := &rollout.Verdict{Outcome: rollout.Succeeded}
+	bad := &rollout.Verdict{Outcome: rollout.Failed}
+	for _, tc := range []struct {
+		name string
+		rb   *rollback.Result
+		want string
+	}{
+		{"restored", &rollback.Result{Workloads: []rollback.Restore{{Target: web, Action: rollback.Restored, From: 2, To: 1}}, Verdict: ok},
+			"rolled back deployment/web to revision 1, and the restore rolled out"},
+		{"restore failed", &rollback.Result{Workloads: []rollback.Restore{{Target: web, Action: rollback.Restored, From: 2, To: 1}}, Verdict: bad},
+			"rolled back deployment/web to revision 1, but the restore did not roll out"},
+		{"first deploy", &rollback.Result{Workloads: []rollback.Restore{{Target: web, Action: rollback.NothingToRollBackTo}, {Target: job, Action: rollback.Skipped}}},
+			"first deploy, nothing to roll back to for deployment/web"},
+		{"nothing changed", &rollback.Result{Workloads: []rollback.Restore{{Target: web, Action: rollback.Unchanged}}},
+			"nothing to roll back: the failed workloads' previous revision is the live one"},
+	} {
+		t.Run(tc.name, func(t *testing.T) { assert.Equal(t, tc.want, rollbackSentence(tc.rb)) })
+	}
+}
+
+func TestResultOutputs(t *testing.T) {
+	t.Parallel()
+	web := rollout.Target{Kind: rollout.Deployment, Namespace: "shop", Name: "web"}
+	r := &Result{Outcome: Failed, Server: "https://k8s.example",
+		Verdict: &rollout.Verdict{Outcome: rollout.Failed, Workloads: []rollout.Workload{{Target: web, State: rollout.Broken,
+			Cause: &rollout.Cause{Reason: rollout.CrashLoop, Message: `container "app" exited with code 1`}}}},
+		Rollback: &rollback.Result{Workloads: []rollback.Restore{{Target: web, Action: rollback.Restored, From: 2, To: 1}},
+			Verdict: &rollout.Verdict{Outcome: rollout.Succeeded}},
+	}
+	assert.Equal(t, `CrashLoop: container "app" exited with code 1`, r.Cause())
+	assert.True(t, r.RolledBack())
+	md := r.Markdown()
+	assert.Contains(t, md, "#### Deploy to `https://k8s.example`: failed")
+	assert.Contains(t, md, "#### Rollback: rolled back deployment/web to revision 1, and the restore rolled out")
+	var nilResult *Result
+	assert.Empty(t, nilResult.Cause())
+	assert.False(t, nilResult.RolledBack())
+	assert.Nil(t, nilResult.Resources())
+}

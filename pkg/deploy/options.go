@@ -1,0 +1,146 @@
+package deploy
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/deploy-action/deploy-action/pkg/apply"
+	"github.com/deploy-action/deploy-action/pkg/kube"
+	"github.com/deploy-action/deploy-action/pkg/pin"
+	"github.com/deploy-action/deploy-action/pkg/render"
+	"github.com/deploy-action/deploy-action/pkg/rollout"
+)
+
+// The inputs of the deploy stage that this package reads, as the action and
+// the CLI name them (the cluster's are kube.Input*, the apply's apply.Input*).
+const (
+	InputManifests       = "manifests"
+	InputManifestsFormat = "manifests-format"
+	InputHelmRelease     = "helm-release"
+	InputHelmValues      = "helm-values"
+	InputHelmSet         = "helm-set"
+	InputImageMap        = "image-map"
+	InputPinUnmatched    = "pin-unmatched"
+	InputRolloutTimeout  = "rollout-timeout"
+	InputRolloutGrace    = "rollout-grace"
+	InputRollback        = "rollback"
+)
+
+// Config is what a deploy needs. New checks it without contacting anything.
+type Config struct {
+	// Access says how to reach the cluster.
+	Access kube.Access
+	// Manifests are what to render (files, directories, globs, a
+	// kustomization, a Helm chart).
+	Manifests render.Spec
+	// ImageMap are explicit mappings (input "image-map"), used besides the
+	// pushed image's.
+	ImageMap []pin.Mapping
+	// Unmatched is what a mapping that matches no container does; default
+	// pin.Fail.
+	Unmatched pin.Policy
+	// Namespace is where namespaced objects that name none go; default: the
+	// kubeconfig context's.
+	Namespace       string
+	CreateNamespace bool
+	FieldManager    string
+	ForceConflicts  bool
+	// DryRun has the API server check everything and store nothing; no watch.
+	DryRun bool
+	// Timeout and Grace bound the watch (rollout.WithTimeout, WithGrace);
+	// nil takes rollout's defaults (a zero Grace fails at the first unready
+	// pod).
+	Timeout, Grace *time.Duration
+	// Rollback restores the previous revision of every workload when the
+	// rollout fails.
+	Rollback bool
+}
+
+// Option configures a Deployer.
+type Option func(*options) error
+
+type options struct {
+	log     io.Writer
+	kube    []kube.Option
+	render  []render.Option
+	clients *kube.Clients
+}
+
+func defaults() *options { return &options{log: io.Discard} }
+
+// WithLog receives one line per step (render, pin, apply, watch, rollback).
+func WithLog(w io.Writer) Option {
+	return func(o *options) error {
+		if w == nil {
+			return errors.New("deploy: WithLog(nil)")
+		}
+		o.log = w
+		return nil
+	}
+}
+
+// WithKubeOptions are passed to kube.Connect (user agent, getenv, warnings).
+func WithKubeOptions(opts ...kube.Option) Option {
+	return func(o *options) error { o.kube = append(o.kube, opts...); return nil }
+}
+
+// WithRenderOptions are passed to render.Render (root directory, stdin).
+func WithRenderOptions(opts ...render.Option) Option {
+	return func(o *options) error { o.render = append(o.render, opts...); return nil }
+}
+
+// WithClients uses clients already connected instead of Config.Access.
+func WithClients(c *kube.Clients) Option {
+	return func(o *options) error {
+		if c == nil {
+			return errors.New("deploy: WithClients(nil)")
+		}
+		o.clients = c
+		return nil
+	}
+}
+
+func (c Config) check() error {
+	switch c.Unmatched {
+	case "", pin.Fail, pin.Warn:
+	default:
+		return fmt.Errorf("input %q: %q is not a policy; use %q or %q", InputPinUnmatched, c.Unmatched, pin.Fail, pin.Warn)
+	}
+	if len(c.Manifests.Paths) == 0 {
+		return fmt.Errorf("input %q is empty; give the files, directories or globs of the manifests (e.g. k8s/), a kustomization directory or a Helm chart", InputManifests)
+	}
+	if c.Timeout != nil && *c.Timeout <= 0 {
+		return fmt.Errorf("input %q: %s is not a time a rollout can take; give a positive duration such as 5m", InputRolloutTimeout, *c.Timeout)
+	}
+	if c.Grace != nil && *c.Grace < 0 {
+		return fmt.Errorf("input %q: %s is negative; give a duration such as 30s, or 0s to fail at the first unready pod", InputRolloutGrace, *c.Grace)
+	}
+	return nil
+}
+
+func (c Config) watchOptions(log io.Writer) []rollout.Option {
+	opts := []rollout.Option{rollout.WithLog(log)}
+	if c.Timeout != nil {
+		opts = append(opts, rollout.WithTimeout(*c.Timeout))
+	}
+	if c.Grace != nil {
+		opts = append(opts, rollout.WithGrace(*c.Grace))
+	}
+	return opts
+}
+
+func (c Config) applyOptions(namespace string, log io.Writer) []apply.Option {
+	opts := []apply.Option{
+		apply.WithNamespace(namespace),
+		apply.WithCreateNamespace(c.CreateNamespace),
+		apply.WithForceConflicts(c.ForceConflicts),
+		apply.WithDryRun(c.DryRun),
+		apply.WithProgress(log),
+	}
+	if c.FieldManager != "" {
+		opts = append(opts, apply.WithFieldManager(c.FieldManager))
+	}
+	return opts
+}
