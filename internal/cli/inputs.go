@@ -72,6 +72,7 @@ var inputs = []input{
 	{name: "insecure-registries", group: "push", kind: kindList, usage: "registries to reach over plain HTTP (loopback ones always may)"},
 
 	{name: deploy.InputManifests, group: "deploy", kind: kindList, usage: "the release's manifests: YAML files, directories or globs, a kustomization directory, or a Helm chart"},
+	{name: deploy.InputManifestsRoot, group: "deploy", usage: "directory the manifests may read files from, e.g. a kustomization's ../base (default in Actions: the workspace; elsewhere: each kustomization's own directory)"},
 	{name: deploy.InputManifestsFormat, group: "deploy", def: "auto", usage: "how to read \"manifests\": auto, yaml, kustomize or helm"},
 	{name: deploy.InputHelmRelease, group: "deploy", usage: "Helm release name (default: the chart's name)"},
 	{name: deploy.InputHelmValues, group: "deploy", kind: kindList, usage: "Helm values files, later ones winning (helm -f)"},

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
+	"k8s.io/klog/v2"
 
 	"github.com/deploy-action/deploy-action/internal/demo"
 	"github.com/deploy-action/deploy-action/internal/report"
@@ -27,6 +29,10 @@ type env struct {
 
 // Execute runs the CLI with args and returns the process exit code.
 func Execute(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	// client-go logs through klog to stderr (a watch ended by the verdict's
+	// cancel, a retried request); what matters reaches the user as a cause or
+	// an error, not as library log lines.
+	klog.SetLogger(logr.Discard())
 	e := &env{stdout: stdout, stderr: stderr, getenv: getenv,
 		rep: report.New(report.WithWriter(stdout), report.WithGetenv(getenv))}
 	root := newRoot(e)
@@ -94,7 +100,9 @@ func newDemoCmd(e *env) *cobra.Command {
 		Short: "Run build, tag and push on embedded defaults, against an in-process registry",
 		Long: `demo needs nothing configured: it starts an OCI registry on 127.0.0.1, builds a sample
 image without a daemon, tags it <version> and latest, pushes it, and prints what to do next.
-With a Docker engine running it also builds the sample shop through BuildKit and pushes it.`,
+With a Docker engine running it also builds the sample shop through BuildKit and pushes it.
+With --kubeconfig-file it deploys the sample to that cluster, then a broken release of it,
+which the watch catches and rolls back.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			return demo.Run(c.Context(), e.rep, o)
@@ -104,5 +112,6 @@ With a Docker engine running it also builds the sample shop through BuildKit and
 	c.Flags().StringVar(&o.DockerHost, "docker-host", "", "Docker engine address (default: DOCKER_HOST, else the local socket)")
 	c.Flags().StringVar(&o.Version, "version", "0.1.0", "the version tag to push, besides latest")
 	c.Flags().BoolVar(&o.Serve, "serve", false, "keep the registry up until interrupted, to inspect the images")
+	c.Flags().StringVar(&o.Kubeconfig, "kubeconfig-file", "", "also deploy the sample to this cluster (make demo uses the test control plane when it is built)")
 	return c
 }

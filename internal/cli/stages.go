@@ -431,7 +431,7 @@ func (e *env) deployer(v *values) (*deploy.Deployer, error) {
 	}
 	imageMap, err := pin.ParseMappings(strings.Join(v.list(deploy.InputImageMap), "\n"))
 	if err != nil {
-		return nil, fmt.Errorf("input %q: %w", deploy.InputImageMap, err)
+		return nil, err // it names the input and the line
 	}
 	duration := func(n string) (*time.Duration, error) {
 		d, err := time.ParseDuration(v.strOr(n))
@@ -474,10 +474,19 @@ func (e *env) deployer(v *values) (*deploy.Deployer, error) {
 		Rollback:        v.boolean(deploy.InputRollback),
 	}
 	w, _ := e.rep.Writer()
-	return deploy.New(cfg,
+	opts := []deploy.Option{
 		deploy.WithLog(w),
 		deploy.WithKubeOptions(kube.WithGetenv(e.getenv), kube.WithUserAgent("deploy-action/"+version), kube.WithWarnings(w)),
-	)
+	}
+	root := v.strOr(deploy.InputManifestsRoot)
+	if root == "" && e.rep.InActions() {
+		// The checkout: a kustomization there may use its ../base.
+		root = e.getenv("GITHUB_WORKSPACE")
+	}
+	if root != "" {
+		opts = append(opts, deploy.WithRenderOptions(render.WithRoot(root)))
+	}
+	return deploy.New(cfg, opts...)
 }
 
 // strOr returns the named string input, or "" when the command has no such input.

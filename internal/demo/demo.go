@@ -34,7 +34,12 @@ type Options struct {
 	Version string
 	// Serve keeps the registry up until ctx ends, so the images can be inspected.
 	Serve bool
-	Now   func() time.Time
+	// Kubeconfig, when set, is a cluster the demo deploys the sample to: a
+	// release that rolls out, then a broken one that is caught and rolled
+	// back. `make demo` gives it the test control plane when its binaries are
+	// built.
+	Kubeconfig string
+	Now        func() time.Time
 }
 
 // Run runs the demo and reports through rep.
@@ -77,6 +82,11 @@ func Run(ctx context.Context, rep *report.Reporter, o Options) error {
 		return err
 	}
 	refs = append(refs, res...)
+	if o.Kubeconfig != "" {
+		if err := deployHello(ctx, rep, o.Kubeconfig, res[0]); err != nil {
+			return err
+		}
+	}
 
 	if shop := shopBuilder(ctx, rep, o); shop != nil {
 		if c, ok := shop.(io.Closer); ok {
@@ -95,15 +105,17 @@ func Run(ctx context.Context, rep *report.Reporter, o Options) error {
 		rep.Infof("  %s", r)
 	}
 	rep.Infof(`
-Next: build and push your own repository, with the seed's tags <namespace>/<name>:<version> and latest:
-  deploy-action run --stages build,push --context . \
-    --images docker.io/<namespace>/<name> --version 1.0.0 --tags version,latest
+Next: build, test, push and deploy your own repository, with the seed's tags <namespace>/<name>:<version> and latest:
+  deploy-action run --context . --images docker.io/<namespace>/<name> --version 1.0.0 --tags version,latest \
+    --manifests k8s/ --namespace shop
 or in a workflow step:
   - uses: deploy-action/deploy-action@v1
     with:
       images: docker.io/<namespace>/<name>
       version: 1.0.0
       tags: version,latest
+      manifests: k8s/
+      kubeconfig: ${{ secrets.KUBECONFIG }}
       username: ${{ secrets.DOCKERHUB_USERNAME }}
       password: ${{ secrets.DOCKERHUB_TOKEN }}`)
 	if o.Serve {
@@ -142,12 +154,16 @@ func run(ctx context.Context, rep *report.Reporter, b build.Interface, repo, tit
 }
 
 // writeSite copies the embedded sample site to a temporary directory.
-func writeSite() (string, error) {
+func writeSite() (string, error) { return writeEmbedded("demo/site") }
+
+// writeEmbedded copies an embedded directory of templates.Demo to a temporary
+// directory.
+func writeEmbedded(name string) (string, error) {
 	dir, err := os.MkdirTemp("", "deploy-action-demo-")
 	if err != nil {
 		return "", err
 	}
-	sub, err := fs.Sub(templates.Demo, "demo/site")
+	sub, err := fs.Sub(templates.Demo, name)
 	if err != nil {
 		return "", err
 	}
@@ -167,7 +183,7 @@ func writeSite() (string, error) {
 	})
 	if err != nil {
 		os.RemoveAll(dir)
-		return "", fmt.Errorf("writing the demo site: %w", err)
+		return "", fmt.Errorf("writing the demo's %s: %w", name, err)
 	}
 	return dir, nil
 }

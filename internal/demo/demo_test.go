@@ -27,5 +27,5 @@ func TestDemoWithoutShop(t *testing.T) {
 	assert.Regexp(t, regexp.MustCompile(`(?m)^  127\.0\.0\.1:\d+/demo/hello:0\.1\.0$`), got)
 	assert.Regexp(t, regexp.MustCompile(`(?m)^  127\.0\.0\.1:\d+/demo/hello:latest$`), got)
 	assert.Contains(t, got, "shop: skipped (no Dockerfile in")
-	assert.Contains(t, got, "Next: build and push your own repository")
+	assert.Contains(t, got, "Next: build, test, push and deploy your own repository")
 }

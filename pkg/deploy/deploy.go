@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/deploy-action/deploy-action/pkg/apply"
@@ -69,7 +70,11 @@ func (d *Deployer) Prepare(ctx context.Context, repos []string) error {
 	}
 	objs, err := render.Render(ctx, spec, ropts...)
 	if err != nil {
-		return fmt.Errorf("input %q: %w", InputManifests, err)
+		if !strings.Contains(err.Error(), `input "`) {
+			// A syntax error names its file and line, not the input.
+			err = fmt.Errorf("input %q: %w", InputManifests, err)
+		}
+		return err
 	}
 	d.objects = objs
 	fmt.Fprintf(d.o.log, "rendered %d object(s) from %s\n", len(objs), strings.Join(spec.Paths, ", "))
@@ -155,6 +160,27 @@ func (d *Deployer) Deploy(ctx context.Context, refs []string) (*Result, error) {
 		return res, err
 	}
 
+	if !d.cfg.DryRun {
+		// The API server checks every object first (schema, admission,
+		// permissions, conflicts) without storing any: a release it would
+		// refuse halfway is refused whole, before anything changes.
+		check := d.cfg
+		check.DryRun = true
+		checker, err := apply.New(d.clients.Dynamic, d.clients.Mapper, check.applyOptions(d.namespace, io.Discard)...)
+		if err != nil {
+			return res, err
+		}
+		if _, err := checker.Apply(ctx, applyObjs); err != nil {
+			// Said as the failure of the real apply it stands for, which
+			// then applied nothing.
+			var e *apply.Error
+			if errors.As(err, &e) {
+				e.DryRun, e.Applied = false, nil
+			}
+			return res, err
+		}
+		fmt.Fprintf(d.o.log, "the API server accepts all %d object(s) (server-side dry run)\n", len(applyObjs))
+	}
 	applier, err := apply.New(d.clients.Dynamic, d.clients.Mapper, d.cfg.applyOptions(d.namespace, d.o.log)...)
 	if err != nil {
 		return res, err

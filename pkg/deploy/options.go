@@ -18,6 +18,7 @@ import (
 const (
 	InputManifests       = "manifests"
 	InputManifestsFormat = "manifests-format"
+	InputManifestsRoot   = "manifests-root"
 	InputHelmRelease     = "helm-release"
 	InputHelmValues      = "helm-values"
 	InputHelmSet         = "helm-set"

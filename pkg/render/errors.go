@@ -51,6 +51,18 @@ func syntaxError(file string, data []byte, err error) error {
 			}
 		}
 	}
+	// yaml.v3 numbers a scanner error's line from 1, but a parser error's from
+	// 0, and takes it from where the enclosing mapping or sequence starts, not
+	// where the parser gave up (decode.go, (*parser).fail).
+	if parserProblem(msg) {
+		line++
+		msg += " (in the mapping or sequence that starts at this line: the error is at or after it)"
+	}
+	// A tab error may carry the line before the tab's.
+	if strings.Contains(msg, "tab character") && !strings.Contains(lineOf(data, line), "\t") &&
+		strings.Contains(lineOf(data, line+1), "\t") {
+		line++
+	}
 	if line > 0 && strings.Contains(lineOf(data, line), "\t") {
 		msg += " (the line has a tab: YAML indents with spaces only)"
 	}
@@ -64,4 +76,28 @@ func lineOf(data []byte, n int) string {
 		}
 	}
 	return ""
+}
+
+// parserProblems are the messages of yaml.v3's parser, as opposed to its
+// scanner (parserc.go).
+var parserProblems = []string{
+	"did not find expected <document start>",
+	"did not find expected node content",
+	"did not find expected key",
+	"did not find expected '-' indicator",
+	"did not find expected ',' or ']'",
+	"did not find expected ',' or '}'",
+	"found undefined tag handle",
+	"found duplicate %YAML directive",
+	"found incompatible YAML document",
+	"found duplicate %TAG directive",
+}
+
+func parserProblem(msg string) bool {
+	for _, p := range parserProblems {
+		if strings.HasPrefix(msg, p) {
+			return true
+		}
+	}
+	return false
 }

@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 )
 
@@ -79,13 +80,24 @@ func StartKubelet(t testing.TB, client kubernetes.Interface) *Kubelet {
 }
 
 func (k *Kubelet) heartbeat(ctx context.Context, n *corev1.Node) error {
-	now := metav1.Now()
-	n.Status.Conditions = []corev1.NodeCondition{{
-		Type: corev1.NodeReady, Status: corev1.ConditionTrue, Reason: "KubeletReady", Message: "kubelet is posting ready status",
-		LastHeartbeatTime: now, LastTransitionTime: now,
-	}}
-	_, err := k.client.CoreV1().Nodes().UpdateStatus(ctx, n, metav1.UpdateOptions{})
-	return err
+	capacity, allocatable := n.Status.Capacity, n.Status.Allocatable
+	// The node controller writes the node too (taints, conditions): on a
+	// conflict, post the status again on the node as it is now.
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		now := metav1.Now()
+		n.Status.Capacity, n.Status.Allocatable = capacity, allocatable
+		n.Status.Conditions = []corev1.NodeCondition{{
+			Type: corev1.NodeReady, Status: corev1.ConditionTrue, Reason: "KubeletReady", Message: "kubelet is posting ready status",
+			LastHeartbeatTime: now, LastTransitionTime: now,
+		}}
+		_, err := k.client.CoreV1().Nodes().UpdateStatus(ctx, n, metav1.UpdateOptions{})
+		if apierrors.IsConflict(err) {
+			if latest, gerr := k.client.CoreV1().Nodes().Get(ctx, n.Name, metav1.GetOptions{}); gerr == nil {
+				*n = *latest
+			}
+		}
+		return err
+	})
 }
 
 // run follows the node's pods, re-watching after an error, until ctx ends.
