@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 
 	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
@@ -20,6 +21,12 @@ var (
 	commit  = "unknown"
 )
 
+// quietKlog silences client-go, which logs through klog to stderr (a watch
+// ended by the verdict's cancel, a retried request): what matters reaches the
+// user as a cause or an error, not as library log lines. klog's logger is
+// process-wide, so it is set once.
+var quietKlog sync.Once
+
 // env is the outside world a command sees; tests pass their own.
 type env struct {
 	stdout, stderr io.Writer
@@ -29,10 +36,7 @@ type env struct {
 
 // Execute runs the CLI with args and returns the process exit code.
 func Execute(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
-	// client-go logs through klog to stderr (a watch ended by the verdict's
-	// cancel, a retried request); what matters reaches the user as a cause or
-	// an error, not as library log lines.
-	klog.SetLogger(logr.Discard())
+	quietKlog.Do(func() { klog.SetLogger(logr.Discard()) })
 	e := &env{stdout: stdout, stderr: stderr, getenv: getenv,
 		rep: report.New(report.WithWriter(stdout), report.WithGetenv(getenv))}
 	root := newRoot(e)
