@@ -119,6 +119,16 @@ func TestRolloutShop(t *testing.T) {
 	assert.EqualValues(t, 2, dep.Status.ReadyReplicas)
 	assert.Regexp(t, `\| `+"`deployment/shop`"+` \| `+ns+` \| `+regexp.QuoteMeta(repo+"@"+d[1])+` \| 2/2 available, 2 updated \| [0-9.]+m?s \| ✅ rolled out \|`, out)
 	assert.Regexp(t, "(?m)^\\| deploy \\| ok \\|", out)
+
+	// A later job deploys what an earlier one pushed: its "refs" output is an
+	// "image-map".
+	require.Equal(t, repo+"@"+d[1], o["refs"])
+	out, code = testenv.Run(t, rolloutEnv(c), "run", "--stages", "deploy", "--manifests", manifests, "--namespace", ns,
+		"--image-map", o["refs"])
+	require.Equal(t, 0, code, out)
+	assert.Equal(t, "succeeded", outputs(out)["verdict"])
+	assert.Contains(t, out, "| `Deployment "+ns+"/shop` | unchanged |")
+	assert.Equal(t, repo+"@"+d[1], deployedImage(t, c, ns))
 }
 
 // TestRolloutFailures deploys the shop's revision 1, then a revision 2 with each
