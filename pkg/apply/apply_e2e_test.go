@@ -249,6 +249,7 @@ spec:
 	assert.Equal(t, int64(1), ds.RevisionNumber)
 	assert.Equal(t, updateRevision, ss.Revision)
 	assert.NotEmpty(t, ss.CurrentRevision)
+	assert.Equal(t, int64(1), ss.RevisionNumber, "the revision its pods ran, for a rollback")
 	assert.Equal(t, kubetest.Image(kubetest.Healthy, "1"), ss.Images["postgres"])
 }
 

@@ -101,8 +101,10 @@ type Previous struct {
 	//   DaemonSet: the name of its newest ControllerRevision.
 	// Empty for Jobs, and for a workload the controller has not yet seen.
 	Revision string
-	// RevisionNumber is Revision as a number: the annotation for a Deployment,
-	// the ControllerRevision's .revision for a DaemonSet; 0 when unknown.
+	// RevisionNumber is the number of the revision live before the apply, the
+	// one a rollback restores: the annotation for a Deployment; the
+	// ControllerRevision's .revision of Revision for a DaemonSet, and of
+	// CurrentRevision (else Revision) for a StatefulSet; 0 when unknown.
 	RevisionNumber int64
 	// CurrentRevision is a StatefulSet's status.currentRevision: the revision
 	// of its pods when an earlier rollout did not finish.

@@ -39,14 +39,24 @@ func (a *Applier) previous(ctx context.Context, it item, existing *unstructured.
 	case gkStatefulSet:
 		p.Revision, _, _ = unstructured.NestedString(existing.Object, "status", "updateRevision")
 		p.CurrentRevision, _, _ = unstructured.NestedString(existing.Object, "status", "currentRevision")
-	case gkDaemonSet:
-		// A DaemonSet's status does not name its revision: the newest of the
-		// ControllerRevisions it controls is the one of its template.
-		name, n, err := a.newestRevision(ctx, existing)
+		revs, _, err := a.controllerRevisions(ctx, existing)
 		if err != nil {
 			return nil, a.classify(it.Object, gvrControllerRevisions, "list", err)
 		}
-		p.Revision, p.RevisionNumber = name, n
+		// The revision its pods run: an earlier rollout may not have finished.
+		live := p.CurrentRevision
+		if live == "" {
+			live = p.Revision
+		}
+		p.RevisionNumber = revs[live]
+	case gkDaemonSet:
+		// A DaemonSet's status does not name its revision: the newest of the
+		// ControllerRevisions it controls is the one of its template.
+		revs, name, err := a.controllerRevisions(ctx, existing)
+		if err != nil {
+			return nil, a.classify(it.Object, gvrControllerRevisions, "list", err)
+		}
+		p.Revision, p.RevisionNumber = name, revs[name]
 	case gkJob:
 		p.Finished = jobFinished(existing)
 	}
@@ -70,9 +80,11 @@ func images(template map[string]any) map[string]string {
 	return out
 }
 
-func (a *Applier) newestRevision(ctx context.Context, ds *unstructured.Unstructured) (string, int64, error) {
+// controllerRevisions returns the numbers of the ControllerRevisions owner
+// controls, by name, and the name of the newest.
+func (a *Applier) controllerRevisions(ctx context.Context, owner *unstructured.Unstructured) (map[string]int64, string, error) {
 	opts := metav1.ListOptions{}
-	if sel, ok, _ := unstructured.NestedMap(ds.Object, "spec", "selector"); ok {
+	if sel, ok, _ := unstructured.NestedMap(owner.Object, "spec", "selector"); ok {
 		var ls metav1.LabelSelector
 		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(sel, &ls); err == nil {
 			if s, err := metav1.LabelSelectorAsSelector(&ls); err == nil {
@@ -80,21 +92,23 @@ func (a *Applier) newestRevision(ctx context.Context, ds *unstructured.Unstructu
 			}
 		}
 	}
-	list, err := a.dyn.Resource(gvrControllerRevisions).Namespace(ds.GetNamespace()).List(ctx, opts)
+	list, err := a.dyn.Resource(gvrControllerRevisions).Namespace(owner.GetNamespace()).List(ctx, opts)
 	if err != nil {
-		return "", 0, err
+		return nil, "", err
 	}
-	var name string
-	var newest int64
+	revs := map[string]int64{}
+	var newest string
 	for _, cr := range list.Items {
-		if owner := metav1.GetControllerOfNoCopy(&cr); owner == nil || owner.UID != ds.GetUID() {
+		if ref := metav1.GetControllerOfNoCopy(&cr); ref == nil || ref.UID != owner.GetUID() {
 			continue
 		}
-		if n, _, _ := unstructured.NestedInt64(cr.Object, "revision"); n > newest {
-			name, newest = cr.GetName(), n
+		n, _, _ := unstructured.NestedInt64(cr.Object, "revision")
+		revs[cr.GetName()] = n
+		if newest == "" || n > revs[newest] {
+			newest = cr.GetName()
 		}
 	}
-	return name, newest, nil
+	return revs, newest, nil
 }
 
 func jobFinished(job *unstructured.Unstructured) bool {

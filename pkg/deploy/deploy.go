@@ -153,13 +153,6 @@ func (d *Deployer) Deploy(ctx context.Context, refs []string) (*Result, error) {
 		}
 		applyObjs[i] = apply.Object{Unstructured: u, Source: o.Source}
 	}
-	// What each workload runs now, read before the apply changes it: the
-	// revision a failed rollout returns to.
-	previous, err := d.revisions(ctx, applyObjs)
-	if err != nil {
-		return res, err
-	}
-
 	if !d.cfg.DryRun {
 		// The API server checks every object first (schema, admission,
 		// permissions, conflicts) without storing any: a release it would
@@ -193,7 +186,7 @@ func (d *Deployer) Deploy(ctx context.Context, refs []string) (*Result, error) {
 			if !d.cfg.Rollback {
 				return res, fmt.Errorf("%w; input %q is false, so the workloads applied before it were left as they are", err, InputRollback)
 			}
-			if rerr := d.rollback(ctx, res, previous); rerr != nil {
+			if rerr := d.rollback(ctx, res); rerr != nil {
 				return res, fmt.Errorf("%w; and rolling back the workloads applied before it failed: %v", err, rerr)
 			}
 			return res, fmt.Errorf("%w; %s", err, rollbackSentence(res.Rollback))
@@ -226,7 +219,7 @@ func (d *Deployer) Deploy(ctx context.Context, refs []string) (*Result, error) {
 	if !d.cfg.Rollback {
 		return res, fmt.Errorf("%w; input %q is false, so the release was left as it is", failure, InputRollback)
 	}
-	if err := d.rollback(ctx, res, previous); err != nil {
+	if err := d.rollback(ctx, res); err != nil {
 		return res, fmt.Errorf("%w; and the rollback failed: %v", failure, err)
 	}
 	return res, fmt.Errorf("%w; %s", failure, rollbackSentence(res.Rollback))
@@ -236,8 +229,9 @@ func (d *Deployer) watcher() (*rollout.Watcher, error) {
 	return rollout.New(d.clients.Typed, d.cfg.watchOptions(d.o.log)...)
 }
 
-// rollback restores the applied workloads of res, recording the result in it.
-func (d *Deployer) rollback(ctx context.Context, res *Result, previous map[key]int64) error {
+// rollback restores the applied workloads of res to the revisions the apply
+// recorded before it wrote, recording the result in res.
+func (d *Deployer) rollback(ctx context.Context, res *Result) error {
 	watcher, err := d.watcher()
 	if err != nil {
 		return err
@@ -251,10 +245,14 @@ func (d *Deployer) rollback(ctx context.Context, res *Result, previous map[key]i
 		return err
 	}
 	var ts []rollback.Target
-	for _, t := range targets(res.Apply.Workloads()) {
-		prev, ok := previous[key{t.Kind, t.Namespace, t.Name}]
+	for _, w := range res.Apply.Workloads() {
+		t, ok := target(w)
 		if !ok {
-			prev = rollback.FirstDeploy
+			continue
+		}
+		prev := rollback.FirstDeploy
+		if w.Previous != nil && w.Previous.Existed {
+			prev = w.Previous.RevisionNumber
 		}
 		ts = append(ts, rollback.Target{Target: t, Previous: prev})
 	}
@@ -263,55 +261,18 @@ func (d *Deployer) rollback(ctx context.Context, res *Result, previous map[key]i
 	return err
 }
 
-type key struct {
-	kind      rollout.Kind
-	namespace string
-	name      string
-}
-
-// revisions reads the live revision of every workload among objs.
-func (d *Deployer) revisions(ctx context.Context, objs []apply.Object) (map[key]int64, error) {
-	out := map[key]int64{}
-	for _, o := range objs {
-		kind, ok := workloadKind(o.GetAPIVersion(), o.GetKind())
-		if !ok {
-			continue
-		}
-		ns := o.GetNamespace()
-		if ns == "" {
-			ns = d.namespace
-		}
-		rev, err := rollback.Revision(ctx, d.clients.Typed, kind, ns, o.GetName())
-		if err != nil {
-			if errors.Is(err, context.Canceled) {
-				return nil, err
-			}
-			// Without it a rollback restores the revision before the live
-			// one, as kubectl rollout undo does: say so, and go on.
-			fmt.Fprintf(d.o.log, "warning: %v\n", err)
-			continue
-		}
-		out[key{kind, ns, o.GetName()}] = rev
-	}
-	return out, nil
-}
-
-func workloadKind(apiVersion, kind string) (rollout.Kind, bool) {
-	if apiVersion != "apps/v1" && apiVersion != "batch/v1" {
-		return "", false
-	}
-	k, err := rollout.ParseKind(kind)
-	return k, err == nil
+// target is the watch's name for an applied workload.
+func target(w apply.Applied) (rollout.Target, bool) {
+	k, err := rollout.ParseKind(w.GVK.Kind)
+	return rollout.Target{Kind: k, Namespace: w.Namespace, Name: w.Name, Generation: w.Generation}, err == nil
 }
 
 func targets(ws []apply.Applied) []rollout.Target {
 	ts := make([]rollout.Target, 0, len(ws))
 	for _, w := range ws {
-		k, ok := workloadKind(w.GVK.GroupVersion().String(), w.GVK.Kind)
-		if !ok {
-			continue
+		if t, ok := target(w); ok {
+			ts = append(ts, t)
 		}
-		ts = append(ts, rollout.Target{Kind: k, Namespace: w.Namespace, Name: w.Name, Generation: w.Generation})
 	}
 	return ts
 }
