@@ -20,6 +20,7 @@ type Reporter struct {
 	out     io.Writer // masked
 	gha     *githubactions.Action
 	actions bool
+	getenv  func(string) string
 
 	mu      sync.Mutex
 	outputs map[string]string
@@ -54,6 +55,7 @@ func New(opts ...Option) *Reporter {
 		out:     out,
 		gha:     githubactions.New(githubactions.WithWriter(out), githubactions.WithGetenv(o.getenv)),
 		actions: o.getenv("GITHUB_ACTIONS") == "true",
+		getenv:  o.getenv,
 		outputs: map[string]string{},
 	}
 }
@@ -72,19 +74,19 @@ func (r *Reporter) Secret(v string) {
 		return
 	}
 	r.mask.Add(v)
-	if !r.actions {
-		return
-	}
-	// AddMask writes "::add-mask::<v>" through the masked writer, which would
-	// blank the value the runner needs; issue it on the raw stream instead. A
-	// workflow command ends at a newline: sent whole, a multi-line value's
-	// second line would be printed in clear. Its lines are mostly structure
-	// (a kubeconfig's "users:"), which masked would blank common words all
-	// over the log, so the caller registers its credentials one by one (see
-	// kube.Secrets) and only this process masks the whole.
-	if !strings.Contains(v, "\n") {
+	if r.actions {
+		// AddMask writes "::add-mask::<v>" through the masked writer, which
+		// would blank the value the runner needs; issue it on the raw stream.
 		r.rawCommand("add-mask", v)
 	}
+}
+
+// SecretDocument registers a structured multi-line secret (a kubeconfig) with
+// this process's masker only. Its lines are mostly structure ("users:"), and
+// a runner that masks line by line would blank common words all over the job's
+// log; the caller registers its credentials one by one with Secret instead.
+func (r *Reporter) SecretDocument(v string) {
+	r.mask.Add(v)
 }
 
 func (r *Reporter) Mask(s string) string { return r.mask.Mask(s) }
@@ -218,5 +220,13 @@ func (r *Reporter) rawCommand(name, msg string) {
 	mw := r.out.(*maskWriter)
 	mw.mu.Lock()
 	defer mw.mu.Unlock()
-	fmt.Fprintf(mw.w, "::%s::%s\n", name, msg)
+	fmt.Fprintf(mw.w, "::%s::%s\n", name, escapeData(msg))
+}
+
+// escapeData is the runner's escaping of a workflow command's data: the runner
+// unescapes %25, %0D and %0A, so a secret holding "%" registers as itself and
+// one holding a line break stays one command instead of printing its second
+// line in clear (actions/toolkit, packages/core/src/command.ts, escapeData).
+func escapeData(s string) string {
+	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(s)
 }

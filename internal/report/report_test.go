@@ -3,9 +3,11 @@ package report
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -26,6 +28,11 @@ func TestMasker(t *testing.T) {
 		{"nested, longest first", []string{"abc", "abcdef"}, "x abcdef y abc", "x *** y ***"},
 		{"blank ignored", []string{"  ", ""}, "a b", "a b"},
 		{"trimmed", []string{" tok\n"}, "tok", "***"},
+		{"XML-escaped, as in a JUnit file", []string{`p"w<&x`}, `<failure message="p&#34;w&lt;&amp;x"/>`, `<failure message="***"/>`},
+		{"JSON-escaped", []string{`p"w\x`}, `{"v":"p\"w\\x"}`, `{"v":"***"}`},
+		{"URL password, unregistered", nil, "dsn postgresql://shop:hunter22@db:5432/shop ok", "dsn postgresql://shop:***@db:5432/shop ok"},
+		{"URL password without user", nil, "redis://:tok3n@cache/0", "redis://:***@cache/0"},
+		{"URL without password kept", nil, "https://user@example.com/a:b@c", "https://user@example.com/a:b@c"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -115,17 +122,62 @@ func TestTable(t *testing.T) {
 	assert.Equal(t, "| Stage | Result |\n| --- | --- |\n| build | ok |\n| push | failed:<br>line\\|2 |\n", got)
 }
 
-// TestMultiLineSecret: a workflow command ends at a newline, so a multi-line
-// secret is never sent to the runner whole (its second line would be printed
-// in clear); it is masked here, and its credentials are registered one by one.
+// TestMultiLineSecret: a structured document (a kubeconfig) is masked here
+// only, and its credentials are registered one by one.
 func TestMultiLineSecret(t *testing.T) {
 	t.Parallel()
 	var out bytes.Buffer
 	env := map[string]string{"GITHUB_ACTIONS": "true"}
 	r := New(WithWriter(&out), WithGetenv(func(k string) string { return env[k] }))
-	r.Secret("users:\n- name: ci\n  token: tok-SECRET-123\n")
+	r.SecretDocument("users:\n- name: ci\n  token: tok-SECRET-123\n")
 	r.Secret("tok-SECRET-123")
 	assert.Equal(t, "::add-mask::tok-SECRET-123\n", out.String())
 	assert.Equal(t, "kubeconfig: ***", r.Mask("kubeconfig: users:\n- name: ci\n  token: tok-SECRET-123"))
 	assert.Equal(t, "token ***", r.Mask("token tok-SECRET-123"))
+}
+
+// TestAddMaskEscaped: the runner unescapes %25, %0D and %0A in a command's
+// data, so a secret holding them must be sent escaped, and a line break must
+// not end the command with the rest of the secret printed in clear.
+func TestAddMaskEscaped(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	env := map[string]string{"GITHUB_ACTIONS": "true"}
+	r := New(WithWriter(&out), WithGetenv(func(k string) string { return env[k] }))
+	r.Secret("50%off%0A")
+	r.Secret("line1\r\nline2-secret")
+	assert.Equal(t, "::add-mask::50%25off%250A\n::add-mask::line1%0D%0Aline2-secret\n", out.String())
+}
+
+func TestWriteFileMaskedAndOwned(t *testing.T) {
+	t.Parallel()
+	if os.Geteuid() != 0 {
+		t.Skip("giving a file to another user needs root, as the action runs")
+	}
+	ws := t.TempDir()
+	require.NoError(t, os.Chown(ws, 1234, 1235))
+	env := map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_WORKSPACE": ws}
+	var out bytes.Buffer
+	r := New(WithWriter(&out), WithGetenv(func(k string) string { return env[k] }))
+	r.Secret(`hun&ter2`)
+	p := filepath.Join(ws, "report.xml")
+	require.NoError(t, r.WriteFile(p, func(w io.Writer) error {
+		_, err := io.WriteString(w, `<testcase><failure message="hun&amp;ter2">hun&ter2</failure></testcase>`)
+		return err
+	}))
+	b, err := os.ReadFile(p)
+	require.NoError(t, err)
+	assert.Equal(t, `<testcase><failure message="***">***</failure></testcase>`, string(b))
+	fi, err := os.Stat(p)
+	require.NoError(t, err)
+	st := fi.Sys().(*syscall.Stat_t)
+	assert.Equal(t, []uint32{1234, 1235}, []uint32{st.Uid, st.Gid}, "owned by the workspace's owner")
+
+	dir := filepath.Join(ws, "image")
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "blobs"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "blobs", "x"), nil, 0o644))
+	require.NoError(t, r.Own(dir))
+	fi, err = os.Stat(filepath.Join(dir, "blobs", "x"))
+	require.NoError(t, err)
+	assert.Equal(t, uint32(1234), fi.Sys().(*syscall.Stat_t).Uid, "a directory is given whole")
 }
