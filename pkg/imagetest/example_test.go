@@ -15,11 +15,12 @@ import (
 // exit code set by the verdict.
 func Example() {
 	inputs := map[string]string{
-		"services":     "db:\n  image: shop-postgres\n  env:\n    POSTGRES_PASSWORD: secret\n",
-		"smoke-env":    "DATABASE_URL=postgresql://postgres:secret@db/postgres",
-		"ready-path":   "/readyz",
-		"test-command": "python3 -m shop migrate --wait 30",
-		"junit":        "image-test.xml",
+		"services":      "db:\n  image: shop-postgres\n  secrets:\n    POSTGRES_PASSWORD: secret\n",
+		"smoke-env":     "LOG_LEVEL=info",
+		"smoke-secrets": "DATABASE_URL=postgresql://postgres:secret@db/postgres",
+		"ready-path":    "/readyz",
+		"test-command":  "python3 -m shop migrate --wait 30",
+		"junit":         "image-test.xml",
 	}
 	cfg, err := imagetest.ConfigFromInputs(func(k string) string { return inputs[k] }, ".")
 	if err != nil {

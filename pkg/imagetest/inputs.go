@@ -19,7 +19,9 @@ type Input struct {
 	Kind        string
 	Default     string
 	Description string
-	// Secret says the value may hold secrets: mask it, never echo it.
+	// Secret says the value holds secrets: every value of it is masked and
+	// never echoed (for "lines", the value of each NAME=value; for "yaml", the
+	// values under each "secrets:" key).
 	Secret bool
 }
 
@@ -31,8 +33,9 @@ var Inputs = []Input{
 	{Name: "secrets-allow", Kind: "list", Description: "paths whose secret findings are ignored (path.Match patterns, DIR/** for a tree), e.g. /app/tests/fixtures/**"},
 	{Name: "structure-tests", Kind: "list", Description: "container-structure-test files (schema 2.0.0) to run against the image; globs allowed"},
 	{Name: "smoke", Kind: "string", Default: string(SmokeAuto), Description: "smoke run through the Docker engine: true, false, or auto (run when an engine answers)"},
-	{Name: "services", Kind: "yaml", Secret: true, Description: "containers to start before the image on a private network, as YAML: NAME: {image, env, command, healthcheck}; the image reaches each by NAME"},
-	{Name: "smoke-env", Kind: "lines", Secret: true, Description: "the image's environment in the smoke run, NAME=value per line (values named like secrets are masked)"},
+	{Name: "services", Kind: "yaml", Secret: true, Description: "containers to start before the image on a private network, as YAML: NAME: {image, env, secrets, command, healthcheck}; the image reaches each by NAME; env holds plain settings, secrets the masked ones"},
+	{Name: "smoke-env", Kind: "lines", Description: "the image's plain settings in the smoke run, NAME=value per line, never masked (secrets go in smoke-secrets)"},
+	{Name: "smoke-secrets", Kind: "lines", Secret: true, Description: "the image's secret environment in the smoke run, NAME=value per line, every value masked (at least 4 characters)"},
 	{Name: "ready-path", Kind: "string", Description: "HTTP path that answers 2xx once the image is ready, e.g. /readyz (default: the image's HEALTHCHECK)"},
 	{Name: "ready-port", Kind: "string", Description: "container port of ready-path, or HOST:CONTAINER for a fixed loopback port (default: the port the image exposes)"},
 	{Name: "test-command", Kind: "string", Description: `command run in a second container of the image once it is ready, with the services and the image (as "app") reachable by name; JSON array or shell-like words`},
@@ -88,6 +91,9 @@ func ConfigFromInputs(get func(name string) string, dir string) (Config, error) 
 		return cfg, err
 	}
 	if s.Env, err = smoke.ParseEnv(get("smoke-env")); err != nil {
+		return cfg, err
+	}
+	if s.Secrets, err = smoke.ParseVars("smoke-secrets", get("smoke-secrets")); err != nil {
 		return cfg, err
 	}
 	s.ReadyPath = strings.TrimSpace(get("ready-path"))

@@ -29,8 +29,9 @@ func TestConfigFromInputs(t *testing.T) {
 		"required-labels": "org.opencontainers.image.source\norg.opencontainers.image.version",
 		"secrets-allow":   "/app/tests/**",
 		"structure-tests": "tests/*.yaml",
-		"services":        "db:\n  image: shop-postgres\n  env:\n    POSTGRES_PASSWORD: pw\n",
+		"services":        "db:\n  image: shop-postgres\n  secrets:\n    POSTGRES_PASSWORD: pw12\n",
 		"smoke-env":       "DATABASE_URL=postgresql://shop:pw@db/shop\n# comment\n",
+		"smoke-secrets":   "API_TOKEN=tok-1234\n",
 		"ready-path":      "/readyz",
 		"ready-port":      "8000",
 		"test-command":    `python3 -m shop migrate --wait 30`,
@@ -45,8 +46,9 @@ func TestConfigFromInputs(t *testing.T) {
 	assert.Equal(t, []string{"org.opencontainers.image.source", "org.opencontainers.image.version"}, cfg.Policy.RequiredLabels)
 	assert.Equal(t, []string{filepath.Join(dir, "tests/a.yaml"), filepath.Join(dir, "tests/b.yaml")}, cfg.StructureTests)
 	assert.Equal(t, imagetest.SmokeAuto, cfg.SmokeMode)
-	assert.Equal(t, []smoke.Service{{Name: "db", Image: "shop-postgres", Env: map[string]string{"POSTGRES_PASSWORD": "pw"}}}, cfg.Smoke.Services)
+	assert.Equal(t, []smoke.Service{{Name: "db", Image: "shop-postgres", Secrets: map[string]string{"POSTGRES_PASSWORD": "pw12"}}}, cfg.Smoke.Services)
 	assert.Equal(t, map[string]string{"DATABASE_URL": "postgresql://shop:pw@db/shop"}, cfg.Smoke.Env)
+	assert.Equal(t, map[string]string{"API_TOKEN": "tok-1234"}, cfg.Smoke.Secrets)
 	assert.Equal(t, []string{"python3", "-m", "shop", "migrate", "--wait", "30"}, cfg.Smoke.TestCommand)
 	assert.Equal(t, 5*time.Second, cfg.Smoke.GracePeriod)
 	assert.Equal(t, 90*time.Second, cfg.Smoke.Timeout)
@@ -65,6 +67,7 @@ func TestConfigFromInputsErrors(t *testing.T) {
 		{"services", "db: [postgres]", `input "services": line 1: service "db": expected its settings`},
 		{"services", "db:\n  image: x\n  ports: [5432]\n", `input "services": line 3: service "db": unknown field "ports"`},
 		{"smoke-env", "A=1\nnot a pair\n", `input "smoke-env": line 2 is not NAME=value`},
+		{"smoke-secrets", "A=1234\nnot a pair\n", `input "smoke-secrets": line 2 is not NAME=value`},
 		{"test-command", `pytest "unclosed`, `input "test-command"`},
 		{"test-command", `["pytest", 1]`, `input "test-command"`},
 		{"grace-period", "ten", `input "grace-period": "ten" is not a positive duration`},

@@ -107,7 +107,7 @@ func WithLog(w io.Writer) Option {
 }
 
 // WithMask sets the function that hides secrets in everything reported
-// (the reporter's masker). Smoke-run variables named like secrets are masked anyway.
+// (the reporter's masker). The smoke run's secrets are masked anyway.
 func WithMask(mask func(string) string) Option {
 	return func(o *options) error {
 		if mask == nil {

@@ -30,9 +30,11 @@ type Service struct {
 	Name string
 	// Image is the service's image; it is pulled when the engine lacks it.
 	Image string
-	// Env is the service's environment. Values may be secrets: they are never
-	// printed.
+	// Env is the service's plain settings, never masked.
 	Env map[string]string
+	// Secrets is the service's secret environment: its values are masked in
+	// everything the run reports.
+	Secrets map[string]string
 	// Command replaces the image's CMD when set.
 	Command []string
 	// Healthcheck replaces the image's HEALTHCHECK test when set (exec form,
@@ -45,8 +47,12 @@ type Service struct {
 type Config struct {
 	// Services start before the image, each on the run's network.
 	Services []Service
-	// Env is the image's environment. Values may be secrets: they are never printed.
+	// Env is the image's plain settings ("PORT=8000"), never masked, so that
+	// ordinary values are not blanked all over the output.
 	Env map[string]string
+	// Secrets is the image's secret environment: its values are masked in
+	// everything the run reports. A name may not be in both Env and Secrets.
+	Secrets map[string]string
 	// ReadyPath is the HTTP path that answers 2xx or 3xx once the image is
 	// ready ("/readyz"). Without it, the image's HEALTHCHECK decides; without
 	// either, the image is ready once it has run for a moment.
@@ -109,18 +115,30 @@ func (c Config) validate() (Config, error) {
 			return c, fmt.Errorf(`input "services": service %q has no image; set its image, e.g. image: postgres:17`, s.Name)
 		}
 		seen[s.Name] = true
-		for k := range s.Env {
-			if err := checkEnvName("services", k); err != nil {
-				return c, err
-			}
-		}
-	}
-	for k := range c.Env {
-		if err := checkEnvName("smoke-env", k); err != nil {
+		if err := checkEnv("services", "services", s.Env, s.Secrets); err != nil {
 			return c, err
 		}
 	}
-	return c, nil
+	return c, checkEnv("smoke-env", "smoke-secrets", c.Env, c.Secrets)
+}
+
+// checkEnv checks the names of plain and secret variables, and that none is
+// in both (which value would win is not something to guess).
+func checkEnv(plainInput, secretInput string, plain, secret map[string]string) error {
+	for k := range plain {
+		if err := checkEnvName(plainInput, k); err != nil {
+			return err
+		}
+	}
+	for k := range secret {
+		if err := checkEnvName(secretInput, k); err != nil {
+			return err
+		}
+		if _, dup := plain[k]; dup {
+			return fmt.Errorf("input %q: %s is set both as a plain setting and as a secret (input %q); keep it in one of them", plainInput, k, secretInput)
+		}
+	}
+	return nil
 }
 
 func checkEnvName(input, k string) error {
@@ -161,7 +179,11 @@ func parsePort(s string) (containerPort, hostPort string, err error) {
 // ParseEnv reads the "smoke-env" input: one NAME=value a line; blank lines
 // and lines starting with # are skipped. The value is everything after the
 // first "=", as written (no quotes removed, nothing expanded).
-func ParseEnv(text string) (map[string]string, error) {
+func ParseEnv(text string) (map[string]string, error) { return ParseVars("smoke-env", text) }
+
+// ParseVars reads NAME=value lines, as ParseEnv, for the named input
+// ("smoke-secrets" reads the same way). Errors name the line, never quote it.
+func ParseVars(input, text string) (map[string]string, error) {
 	env := map[string]string{}
 	sc := bufio.NewScanner(strings.NewReader(text))
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
@@ -174,7 +196,7 @@ func ParseEnv(text string) (map[string]string, error) {
 		k = strings.TrimSpace(strings.TrimPrefix(k, "export "))
 		if !ok || k == "" || strings.ContainsAny(k, " \t") {
 			// The line may hold a secret: name the line, never quote it.
-			return nil, fmt.Errorf(`input "smoke-env": line %d is not NAME=value; write one variable a line, e.g. DATABASE_URL=postgresql://db/shop`, n)
+			return nil, fmt.Errorf(`input %q: line %d is not NAME=value; write one variable a line, e.g. DATABASE_URL=postgresql://db/shop`, input, n)
 		}
 		env[k] = v
 	}
@@ -212,7 +234,9 @@ func ParseCommand(text string) ([]string, error) {
 //	db:
 //	  image: postgres:17
 //	  env:
-//	    POSTGRES_PASSWORD: secret
+//	    POSTGRES_USER: shop
+//	  secrets:
+//	    POSTGRES_PASSWORD: ${{ secrets.TEST_DB_PASSWORD }}
 //	  command: ["-c", "fsync=off"]
 //	  healthcheck: ["pg_isready", "-U", "postgres"]
 //
@@ -236,11 +260,12 @@ func ParseServices(text string) ([]Service, error) {
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		k, v := root.Content[i], root.Content[i+1]
 		if v.Kind != yaml.MappingNode {
-			return nil, fmt.Errorf(`input "services": line %d: service %q: expected its settings (image, env, command, healthcheck)`, v.Line, k.Value)
+			return nil, fmt.Errorf(`input "services": line %d: service %q: expected its settings (image, env, secrets, command, healthcheck)`, v.Line, k.Value)
 		}
 		var spec struct {
 			Image       string
 			Env         map[string]string
+			Secrets     map[string]string
 			Command     stringList
 			Healthcheck stringList
 		}
@@ -253,18 +278,20 @@ func ParseServices(text string) ([]Service, error) {
 				target, want = &spec.Image, "an image reference, e.g. postgres:17"
 			case "env":
 				target, want = &spec.Env, "NAME: value pairs"
+			case "secrets":
+				target, want = &spec.Secrets, "NAME: value pairs"
 			case "command":
 				target, want = &spec.Command, `a list of arguments, e.g. ["-c", "fsync=off"]`
 			case "healthcheck":
 				target, want = &spec.Healthcheck, `a command, e.g. ["pg_isready", "-U", "postgres"]`
 			default:
-				return nil, fmt.Errorf(`input "services": line %d: service %q: unknown field %q; use image, env, command or healthcheck`, f.Line, k.Value, f.Value)
+				return nil, fmt.Errorf(`input "services": line %d: service %q: unknown field %q; use image, env, secrets, command or healthcheck`, f.Line, k.Value, f.Value)
 			}
 			if err := fv.Decode(target); err != nil {
 				return nil, fmt.Errorf(`input "services": line %d: service %q: %s: expected %s`, fv.Line, k.Value, f.Value, want)
 			}
 		}
-		out = append(out, Service{Name: k.Value, Image: spec.Image, Env: spec.Env, Command: spec.Command, Healthcheck: spec.Healthcheck})
+		out = append(out, Service{Name: k.Value, Image: spec.Image, Env: spec.Env, Secrets: spec.Secrets, Command: spec.Command, Healthcheck: spec.Healthcheck})
 	}
 	return out, nil
 }
@@ -292,31 +319,53 @@ func (l *stringList) UnmarshalYAML(n *yaml.Node) error {
 // secretName matches environment variable names whose values are secrets.
 var secretName = regexp.MustCompile(`(?i)(pass|secret|token|key|credential|auth|private|dsn|cookie|session|salt|cert)`)
 
-// secretValues returns the values of env worth masking: those of variables
-// named like secrets, and the passwords in URLs.
-func secretValues(env map[string]string) []string {
+// LooksSecret reports whether a variable's name says its value is a secret
+// (DB_PASSWORD, API_TOKEN). It is a guess, for warnings only: what is masked
+// is what the user declares secret, never what a name suggests.
+func LooksSecret(name string) bool { return secretName.MatchString(name) }
+
+// SecretValues returns every value the run must mask: the values of Secrets,
+// the image's and each service's, and the passwords of URLs in any value, in
+// the forms they take in a URL.
+func (c Config) SecretValues() []string {
 	var out []string
-	keys := make([]string, 0, len(env))
-	for k := range env {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		v := env[k]
-		if v == "" {
-			continue
+	add := func(env map[string]string, all bool) {
+		keys := make([]string, 0, len(env))
+		for k := range env {
+			keys = append(keys, k)
 		}
-		if secretName.MatchString(k) {
-			out = append(out, v)
-		}
-		if u, err := url.Parse(v); err == nil && u.User != nil {
-			if p, ok := u.User.Password(); ok && p != "" {
-				out = append(out, p, url.PathEscape(p), url.QueryEscape(p))
-				if _, raw, ok := strings.Cut(u.User.String(), ":"); ok {
-					out = append(out, raw)
-				}
+		sort.Strings(keys)
+		for _, k := range keys {
+			v := env[k]
+			if all && strings.TrimSpace(v) != "" {
+				out = append(out, v)
 			}
+			out = append(out, URLPasswords(v)...)
 		}
+	}
+	add(c.Env, false)
+	add(c.Secrets, true)
+	for _, s := range c.Services {
+		add(s.Env, false)
+		add(s.Secrets, true)
+	}
+	return out
+}
+
+// URLPasswords returns the password of v when v is a URL with one, as
+// written and in its escaped forms.
+func URLPasswords(v string) []string {
+	u, err := url.Parse(strings.TrimSpace(v))
+	if err != nil || u.User == nil {
+		return nil
+	}
+	p, ok := u.User.Password()
+	if !ok || p == "" {
+		return nil
+	}
+	out := []string{p, url.PathEscape(p), url.QueryEscape(p)}
+	if _, raw, ok := strings.Cut(u.User.String(), ":"); ok {
+		out = append(out, raw)
 	}
 	return out
 }

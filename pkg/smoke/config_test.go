@@ -16,6 +16,8 @@ func TestParseServices(t *testing.T) {
 db:
   image: postgres:17
   env:
+    POSTGRES_USER: shop
+  secrets:
     POSTGRES_PASSWORD: secret
   command: -c fsync=off
   healthcheck: ["pg_isready", "-U", "postgres"]
@@ -24,7 +26,7 @@ cache:
 `)
 	require.NoError(t, err)
 	assert.Equal(t, []smoke.Service{
-		{Name: "db", Image: "postgres:17", Env: map[string]string{"POSTGRES_PASSWORD": "secret"},
+		{Name: "db", Image: "postgres:17", Env: map[string]string{"POSTGRES_USER": "shop"}, Secrets: map[string]string{"POSTGRES_PASSWORD": "secret"},
 			Command: []string{"-c", "fsync=off"}, Healthcheck: []string{"pg_isready", "-U", "postgres"}},
 		{Name: "cache", Image: "redis:7"},
 	}, svcs, "in the order written")
@@ -38,6 +40,7 @@ cache:
 		"db: postgres":                  `line 1: service "db": expected its settings`,
 		"db:\n  image: x\n  env: [a]\n": `line 3: service "db": env: expected NAME: value pairs`,
 		"db: {image: x, ports: [1]}":    `line 1: service "db": unknown field "ports"`,
+		"db: {image: x, secrets: [a]}":  `line 1: service "db": secrets: expected NAME: value pairs`,
 		"db: [":                         `input "services"`,
 	} {
 		_, err := smoke.ParseServices(text)
@@ -55,6 +58,32 @@ func TestParseEnv(t *testing.T) {
 	}, env)
 	_, err = smoke.ParseEnv("A=1\n=2\n")
 	assert.ErrorContains(t, err, "line 2 is not NAME=value")
+	_, err = smoke.ParseVars("smoke-secrets", "A=1\nnot-a-pair-s3cr3t\n")
+	assert.ErrorContains(t, err, `input "smoke-secrets": line 2 is not NAME=value`)
+	assert.NotContains(t, err.Error(), "s3cr3t", "a line that may hold a secret is never quoted")
+}
+
+func TestSecretValues(t *testing.T) {
+	t.Parallel()
+	cfg := smoke.Config{
+		Env:     map[string]string{"PORT": "8000", "DB_PASSWORD": "guessed-not-masked", "DATABASE_URL": "postgresql://u:p%40ss-word@db/shop"},
+		Secrets: map[string]string{"API_TOKEN": "tok-123456"},
+		Services: []smoke.Service{{Name: "db", Image: "pg", Env: map[string]string{"POSTGRES_USER": "shop"},
+			Secrets: map[string]string{"POSTGRES_PASSWORD": "pg-secret"}}},
+	}
+	got := cfg.SecretValues()
+	assert.Subset(t, got, []string{"tok-123456", "pg-secret", "p@ss-word", "p%40ss-word"})
+	for _, plain := range []string{"8000", "shop", "guessed-not-masked"} {
+		assert.NotContains(t, got, plain, "plain settings are never masked, whatever their name")
+	}
+	assert.True(t, smoke.LooksSecret("DB_PASSWORD"))
+	assert.False(t, smoke.LooksSecret("PORT"))
+}
+
+func TestValidateSecretAndPlain(t *testing.T) {
+	t.Parallel()
+	_, err := smoke.New(smoke.Config{Env: map[string]string{"A": "1"}, Secrets: map[string]string{"A": "2222"}})
+	assert.ErrorContains(t, err, `input "smoke-env": A is set both as a plain setting and as a secret (input "smoke-secrets")`)
 }
 
 func TestParseCommand(t *testing.T) {

@@ -92,8 +92,8 @@ func WithLog(w io.Writer) Option {
 }
 
 // WithMask adds a function that hides secrets in every message and log the
-// run produces (the reporter's masker, say). Values of variables named like
-// secrets and passwords in URLs are masked anyway.
+// run produces (the reporter's masker, say). The values of Secrets and the
+// passwords in URLs are masked anyway.
 func WithMask(mask func(string) string) Option {
 	return func(o *options) error {
 		if mask == nil {

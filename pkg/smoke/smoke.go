@@ -95,10 +95,7 @@ func (r *Runner) Run(ctx context.Context, img v1.Image, engineRef string) (res *
 		Runner: r, sb: sandbox.New(r.o.api, run), ids: map[string]string{},
 		res: &Result{Run: run, Logs: map[string]string{}},
 	}
-	x.secrets = secretValues(r.cfg.Env)
-	for _, s := range r.cfg.Services {
-		x.secrets = append(x.secrets, secretValues(s.Env)...)
-	}
+	x.secrets = r.cfg.SecretValues()
 	start := r.o.now()
 	defer func() {
 		x.collectLogs()
@@ -240,7 +237,7 @@ func (x *execution) run(ctx context.Context, img v1.Image, engineRef string) err
 
 	// The image.
 	start := x.o.now()
-	spec := sandbox.Spec{Name: x.cfg.Alias, Image: x.image, Env: envList(x.cfg.Env), Network: x.network, Aliases: []string{x.cfg.Alias}}
+	spec := sandbox.Spec{Name: x.cfg.Alias, Image: x.image, Env: envList(x.cfg.Env, x.cfg.Secrets), Network: x.network, Aliases: []string{x.cfg.Alias}}
 	if x.cfg.ReadyPath != "" && x.o.probeFrom == "" {
 		spec.Publish = []sandbox.Publish{{Port: port, HostPort: hostPort}}
 	}
@@ -371,10 +368,12 @@ func quickHealth(test []string, base *container.HealthConfig) *container.HealthC
 	return h
 }
 
-func envList(env map[string]string) []string {
-	out := make([]string, 0, len(env))
-	for k, v := range env {
-		out = append(out, k+"="+v)
+func envList(envs ...map[string]string) []string {
+	var out []string
+	for _, env := range envs {
+		for k, v := range env {
+			out = append(out, k+"="+v)
+		}
 	}
 	sort.Strings(out)
 	return out

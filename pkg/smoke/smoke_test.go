@@ -80,9 +80,11 @@ func step(t *testing.T, res *smoke.Result, name string) smoke.Step {
 func TestRunPasses(t *testing.T) {
 	t.Parallel()
 	api := engine(t)
-	img := testimage.Server(t, "PRINT_ENV=API_TOKEN")
+	img := testimage.Server(t, "PRINT_ENV=API_TOKEN,DATABASE_URL,WORKERS,SESSION_TTL")
 	cfg := smoke.Config{
-		Env:         map[string]string{"API_TOKEN": "tok-" + sandbox.NewRunID(), "DATABASE_URL": "postgresql://shop:pw-" + sandbox.NewRunID() + "@db:5432/shop"},
+		Env: map[string]string{"DATABASE_URL": "postgresql://shop:pw-" + sandbox.NewRunID() + "@db:5432/shop",
+			"WORKERS": "8000", "SESSION_TTL": "3600s"},
+		Secrets:     map[string]string{"API_TOKEN": "tok-" + sandbox.NewRunID()},
 		ReadyPath:   "/ready",
 		TestCommand: []string{"/server", "probe", "http://app:8080/ready"},
 		Services: []smoke.Service{{
@@ -109,7 +111,11 @@ func TestRunPasses(t *testing.T) {
 	assert.Contains(t, step(t, res, "image stops on its stop signal").Message, "exited with code 0")
 	// The server printed its token: the captured logs mask it, as does the log.
 	assert.Contains(t, res.Logs["app"], "config: API_TOKEN=***")
-	assert.NotContains(t, res.Logs["app"]+log, cfg.Env["API_TOKEN"])
+	assert.NotContains(t, res.Logs["app"]+log, cfg.Secrets["API_TOKEN"])
+	assert.Contains(t, res.Logs["app"], "config: DATABASE_URL=postgresql://shop:***@db:5432/shop", "a URL's password is masked")
+	// Plain settings are never masked, even named like a secret.
+	assert.Contains(t, res.Logs["app"], "config: WORKERS=8000\n")
+	assert.Contains(t, res.Logs["app"], "config: SESSION_TTL=3600s\n")
 	assert.Contains(t, res.Logs["test"], "probe: 200 OK")
 }
 

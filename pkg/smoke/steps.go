@@ -45,7 +45,7 @@ func (x *execution) startServices(ctx context.Context) (bool, error) {
 		if err != nil {
 			return false, fmt.Errorf("service %s: inspecting image %s: %w", svc.Name, svc.Image, err)
 		}
-		spec := sandbox.Spec{Name: "svc-" + svc.Name, Image: svc.Image, Env: envList(svc.Env), Network: x.network, Aliases: []string{svc.Name}}
+		spec := sandbox.Spec{Name: "svc-" + svc.Name, Image: svc.Image, Env: envList(svc.Env, svc.Secrets), Network: x.network, Aliases: []string{svc.Name}}
 		if len(svc.Command) > 0 {
 			spec.Cmd = svc.Command
 		}
@@ -255,7 +255,7 @@ func (x *execution) get(ctx context.Context, url string) (int, string, error) {
 func (x *execution) testCommand(ctx context.Context) (bool, string, error) {
 	argv := x.cfg.TestCommand
 	id, err := x.sb.Create(ctx, sandbox.Spec{
-		Name: "test", Image: x.image, Env: envList(x.cfg.Env), Network: x.network,
+		Name: "test", Image: x.image, Env: envList(x.cfg.Env, x.cfg.Secrets), Network: x.network,
 		Entrypoint: argv[:1], Cmd: append([]string{}, argv[1:]...),
 	})
 	if err != nil {

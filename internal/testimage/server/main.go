@@ -11,8 +11,8 @@
 //	server exit CODE        print to stdout and stderr, exit CODE
 //
 // serve reads NEVER_READY=1 (/ready answers 503), READY_AFTER=DURATION,
-// IGNORE_TERM=1 (SIGTERM does nothing), EXIT_ON_TERM=CODE and PRINT_ENV=NAME
-// (print that variable at start).
+// IGNORE_TERM=1 (SIGTERM does nothing), EXIT_ON_TERM=CODE and PRINT_ENV=NAME[,NAME...]
+// (print those variables at start).
 package main
 
 import (
@@ -22,6 +22,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -96,8 +97,10 @@ func serve() {
 	if port == "" {
 		port = "8080"
 	}
-	if name := os.Getenv("PRINT_ENV"); name != "" {
-		fmt.Printf("config: %s=%s\n", name, os.Getenv(name))
+	for _, name := range strings.Split(os.Getenv("PRINT_ENV"), ",") {
+		if name != "" {
+			fmt.Printf("config: %s=%s\n", name, os.Getenv(name))
+		}
 	}
 	start := time.Now()
 	readyAfter, _ := time.ParseDuration(os.Getenv("READY_AFTER"))
