@@ -46,7 +46,7 @@ func (r *renderer) helm(ctx context.Context, p string) ([]Object, error) {
 	caps := chartutil.DefaultCapabilities.Copy()
 	caps.KubeVersion = r.opts.kubeVersion
 	if kv := ch.Metadata.KubeVersion; kv != "" && !chartutil.IsCompatibleRange(kv, caps.KubeVersion.String()) {
-		return nil, fail(fmt.Errorf("the chart requires Kubernetes %s, and the cluster is %s; set input \"kube-version\" to the cluster's version", kv, caps.KubeVersion.String()))
+		return nil, fail(fmt.Errorf("the chart requires Kubernetes %s (kubeVersion in Chart.yaml), and the cluster is %s; deploy it to a cluster it supports, or widen the chart's kubeVersion", kv, caps.KubeVersion.String()))
 	}
 	name := r.spec.ReleaseName
 	if name == "" {
@@ -224,12 +224,29 @@ func (r *renderer) values() (map[string]any, error) {
 		}
 		base = mergeMaps(base, vals)
 	}
-	for _, s := range r.spec.Values {
+	for i, s := range r.spec.Values {
 		if err := strvals.ParseInto(s, base); err != nil {
-			return nil, fmt.Errorf("input \"helm-set\": %q: %v; use key=value pairs, e.g. \"image.tag=1.2.3,replicas=3\"", s, err)
+			return nil, setError("helm-set", i, s, `use key=value pairs, e.g. "image.tag=1.2.3,replicas=3"`)
+		}
+	}
+	for i, s := range r.spec.SecretValues {
+		if err := strvals.ParseLiteralInto(s, base); err != nil {
+			return nil, setError("helm-set-secrets", i, s, `use one key=value a line, e.g. "db.password=...": the value is taken as written, "," included`)
 		}
 	}
 	return base, nil
+}
+
+// setError says which line of a --set input helm could not read. Helm's own
+// message quotes the text, which may be a secret (a line with no "=" is all
+// key to helm): only the line number and the key before the first "=" are
+// named.
+func setError(input string, i int, line, fix string) error {
+	key, _, ok := strings.Cut(line, "=")
+	if !ok || strings.TrimSpace(key) == "" {
+		return fmt.Errorf("input %q: line %d is not key=value; %s", input, i+1, fix)
+	}
+	return fmt.Errorf("input %q: line %d (key %q) is not a key helm can set; %s", input, i+1, strings.TrimSpace(key), fix)
 }
 
 // mergeMaps is helm's values merge: b wins, nested maps merged.

@@ -91,7 +91,7 @@ func WithKubeVersion(v string) Option {
 	return func(o *options) error {
 		kv, err := chartutil.ParseKubeVersion(v)
 		if err != nil {
-			return fmt.Errorf("input \"kube-version\": %q is not a Kubernetes version (%v); use e.g. \"v1.31.4\"", v, err)
+			return fmt.Errorf("the cluster's version %q is not a Kubernetes version Helm can read (%v)", v, err)
 		}
 		o.kubeVersion = *kv
 		return nil

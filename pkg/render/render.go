@@ -49,6 +49,10 @@ type Spec struct {
 	ValuesFiles []string
 	// Values are Helm --set values ("a.b=c,d=e"), applied after the files.
 	Values []string
+	// SecretValues are secret Helm values, one key=value each, taken as
+	// written (helm --set-literal: a value may hold "," or "="), applied
+	// last. Errors about them name the line and the key, never the value.
+	SecretValues []string
 }
 
 // Render reads the manifests spec names and returns their objects, in order.
@@ -84,8 +88,8 @@ func Render(ctx context.Context, spec Spec, opts ...Option) ([]Object, error) {
 		return nil, fmt.Errorf("input \"manifests\": %w in %s (looked for *.yaml and *.yml files, a kustomization, a Helm chart); "+
 			"fix the paths, relative to the working directory", ErrNoManifests, quoteAll(spec.Paths))
 	}
-	if r.charts == 0 && (len(spec.ValuesFiles) > 0 || len(spec.Values) > 0) {
-		return nil, fmt.Errorf("inputs \"helm-values\" and \"helm-set\" are for a Helm chart, and %s holds none; "+
+	if r.charts == 0 && (len(spec.ValuesFiles) > 0 || len(spec.Values) > 0 || len(spec.SecretValues) > 0) {
+		return nil, fmt.Errorf("inputs \"helm-values\", \"helm-set\" and \"helm-set-secrets\" are for a Helm chart, and %s holds none; "+
 			"name the chart directory (the one with Chart.yaml) in input \"manifests\", or drop them", quoteAll(spec.Paths))
 	}
 	if err := checkDuplicates(objects); err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 )
 
@@ -48,8 +49,11 @@ func TestRenderErrors(t *testing.T) {
 		opts  func(dir string) []Option
 		// want are substrings of the error; is and as, when set, what it matches.
 		want []string
-		is   error
-		as   any
+		// never are substrings the error must not hold (a secret, an
+		// input that does not exist).
+		never []string
+		is    error
+		as    any
 	}{
 		{
 			name: "no paths",
@@ -215,7 +219,8 @@ func TestRenderErrors(t *testing.T) {
 			name:  "helm kubeVersion",
 			files: map[string]string{"chart/Chart.yaml": chartYAML + "kubeVersion: '>=1.40.0-0'\n"},
 			spec:  func(d string) Spec { return Spec{Paths: []string{d + "/chart"}} },
-			want:  []string{"requires Kubernetes >=1.40.0-0", `input "kube-version"`},
+			want:  []string{"requires Kubernetes >=1.40.0-0", "deploy it to a cluster it supports"},
+			never: []string{`input "kube-version"`},
 		},
 		{
 			name:  "helm values file missing",
@@ -228,14 +233,33 @@ func TestRenderErrors(t *testing.T) {
 		{
 			name:  "helm bad set",
 			files: map[string]string{"chart/Chart.yaml": chartYAML},
-			spec:  func(d string) Spec { return Spec{Paths: []string{d + "/chart"}, Values: []string{"a.b"}} },
-			want:  []string{`input "helm-set": "a.b"`, "key=value"},
+			spec:  func(d string) Spec { return Spec{Paths: []string{d + "/chart"}, Values: []string{"replicas=3", "a.b"}} },
+			want:  []string{`input "helm-set": line 2 is not key=value`},
+			never: []string{"a.b"},
+		},
+		{
+			name:  "helm bad set secret",
+			files: map[string]string{"chart/Chart.yaml": chartYAML},
+			spec: func(d string) Spec {
+				return Spec{Paths: []string{d + "/chart"}, SecretValues: []string{"db.password=ok,with,commas", "hunter2-alone"}}
+			},
+			want:  []string{`input "helm-set-secrets": line 2 is not key=value`},
+			never: []string{"hunter2"},
+		},
+		{
+			name:  "helm bad set secret key",
+			files: map[string]string{"chart/Chart.yaml": chartYAML},
+			spec: func(d string) Spec {
+				return Spec{Paths: []string{d + "/chart"}, SecretValues: []string{"db.pass[x=s3cr3t-val"}}
+			},
+			want:  []string{`input "helm-set-secrets": line 1 (key "db.pass[x")`},
+			never: []string{"s3cr3t"},
 		},
 		{
 			name:  "helm values without a chart",
 			files: map[string]string{"app.yaml": deployment},
 			spec:  func(d string) Spec { return Spec{Paths: []string{d}, Values: []string{"a=b"}} },
-			want:  []string{`"helm-values" and "helm-set" are for a Helm chart`},
+			want:  []string{`"helm-values", "helm-set" and "helm-set-secrets" are for a Helm chart`},
 		},
 		{
 			name:  "forced kustomize without a kustomization",
@@ -257,7 +281,7 @@ func TestRenderErrors(t *testing.T) {
 			name: "bad kube version",
 			spec: func(d string) Spec { return Spec{Paths: []string{"k8s"}} },
 			opts: func(string) []Option { return []Option{WithKubeVersion("latest")} },
-			want: []string{`input "kube-version": "latest" is not a Kubernetes version`},
+			want: []string{`the cluster's version "latest" is not a Kubernetes version`},
 		},
 		{
 			name: "stdin not given",
@@ -279,6 +303,9 @@ func TestRenderErrors(t *testing.T) {
 			for _, w := range tc.want {
 				assert.Contains(t, err.Error(), w)
 			}
+			for _, n := range tc.never {
+				assert.NotContains(t, err.Error(), n)
+			}
 			if tc.is != nil {
 				assert.ErrorIs(t, err, tc.is)
 			}
@@ -287,6 +314,25 @@ func TestRenderErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestHelmSetSecretsLiteral: a secret value is taken as written, commas and
+// "=" included (helm --set-literal), and wins over --set.
+func TestHelmSetSecretsLiteral(t *testing.T) {
+	t.Parallel()
+	dir := tree(t, map[string]string{
+		"chart/Chart.yaml":        chartYAML,
+		"chart/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm}\ndata:\n  dsn: {{ .Values.db.dsn | quote }}\n  replicas: {{ .Values.replicas | quote }}\n",
+	})
+	objs, err := Render(context.Background(), Spec{Paths: []string{dir + "/chart"},
+		Values:       []string{"replicas=3", "db.dsn=plain"},
+		SecretValues: []string{"db.dsn=host=db,user=shop,password=a,b=c"}})
+	require.NoError(t, err)
+	require.Len(t, objs, 1)
+	u, err := objs[0].Unstructured()
+	require.NoError(t, err)
+	data, _, _ := unstructured.NestedStringMap(u.Object, "data")
+	assert.Equal(t, map[string]string{"dsn": "host=db,user=shop,password=a,b=c", "replicas": "3"}, data)
 }
 
 func TestSyntaxErrorFields(t *testing.T) {
