@@ -55,6 +55,18 @@ func defaults() *options {
 	}
 }
 
+// CheckOptions checks opts as New does, without clients: a caller checks its
+// inputs with the others, long before it has a cluster to apply to.
+func CheckOptions(opts ...Option) error {
+	o := defaults()
+	for _, opt := range opts {
+		if err := opt(o); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // WithFieldManager sets the field manager that owns the applied fields
 // (default "deploy-action"). Use one name per tool and keep it: a new name
 // conflicts with the fields the old one owns.

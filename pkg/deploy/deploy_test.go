@@ -31,6 +31,7 @@ func TestConfigRejectedWhenMade(t *testing.T) {
 		{"unknown policy", Config{Manifests: render.Spec{Paths: []string{"k8s"}}, Unmatched: "maybe"}, `input "pin-unmatched": "maybe" is not a policy`},
 		{"zero timeout", Config{Manifests: render.Spec{Paths: []string{"k8s"}}, Timeout: &zero}, `input "rollout-timeout"`},
 		{"negative grace", Config{Manifests: render.Spec{Paths: []string{"k8s"}}, Grace: &neg}, `input "rollout-grace": -1s is negative`},
+		{"field manager too long", Config{Manifests: render.Spec{Paths: []string{"k8s"}}, FieldManager: strings.Repeat("m", 129)}, `input "field-manager"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := New(tc.cfg)

@@ -22,6 +22,7 @@ const (
 	InputHelmRelease     = "helm-release"
 	InputHelmValues      = "helm-values"
 	InputHelmSet         = "helm-set"
+	InputHelmSetSecrets  = "helm-set-secrets"
 	InputImageMap        = "image-map"
 	InputPinUnmatched    = "pin-unmatched"
 	InputRolloutTimeout  = "rollout-timeout"
@@ -118,7 +119,9 @@ func (c Config) check() error {
 	if c.Grace != nil && *c.Grace < 0 {
 		return fmt.Errorf("input %q: %s is negative; give a duration such as 30s, or 0s to fail at the first unready pod", InputRolloutGrace, *c.Grace)
 	}
-	return nil
+	// The apply's own settings (field manager, namespace) are checked with
+	// the other inputs, not after the image is pushed.
+	return apply.CheckOptions(c.applyOptions("default", io.Discard)...)
 }
 
 func (c Config) watchOptions(log io.Writer) []rollout.Option {
