@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -51,13 +52,15 @@ const ServiceAccountDir = "/var/run/secrets/kubernetes.io/serviceaccount"
 type Option func(*options) error
 
 type options struct {
-	getenv       func(string) string
-	saDir        string
-	userAgent    string
-	qps          float32
-	burst        int
-	warnings     io.Writer
-	checkTimeout time.Duration
+	getenv         func(string) string
+	saDir          string
+	userAgent      string
+	qps            float32
+	burst          int
+	warnings       io.Writer
+	checkTimeout   time.Duration
+	requestTimeout time.Duration
+	lookPath       func(string) (string, error)
 }
 
 // Defaults live here and nowhere else.
@@ -74,8 +77,16 @@ func defaults() *options {
 		// enough that a firewalled endpoint fails in seconds, not after the
 		// operating system's connect timeout.
 		checkTimeout: 10 * time.Second,
+		// A hung API server (it accepts and never answers) must not hold a
+		// job until the CI's own limit: every request gets its response
+		// headers within this, watches included (they answer at once).
+		requestTimeout: DefaultRequestTimeout,
+		lookPath:       exec.LookPath,
 	}
 }
+
+// DefaultRequestTimeout bounds the wait for each API request's answer.
+const DefaultRequestTimeout = 30 * time.Second
 
 func newOptions(opts []Option) (*options, error) {
 	o := defaults()
@@ -155,6 +166,19 @@ func WithCheckTimeout(d time.Duration) Option {
 	}
 }
 
+// WithRequestTimeout bounds the wait for the answer (the response headers) to
+// each request to the API server (default DefaultRequestTimeout). A watch's
+// stream is not bounded by it: its headers come at once.
+func WithRequestTimeout(d time.Duration) Option {
+	return func(o *options) error {
+		if d <= 0 {
+			return fmt.Errorf("kube.WithRequestTimeout: %v; use a positive duration", d)
+		}
+		o.requestTimeout = d
+		return nil
+	}
+}
+
 // Config returns the client configuration a describes. Errors name the input to
 // fix and never contain a credential.
 func Config(a Access, opts ...Option) (*rest.Config, error) {
@@ -196,7 +220,43 @@ func load(a Access, o *options) (*rest.Config, string, error) {
 		cfg.UserAgent = o.userAgent
 	}
 	cfg.WarningHandler = rest.NewWarningWriter(o.warnings, rest.WarningWriterOptions{Deduplicate: true})
+	if err := checkExec(cfg, o.lookPath); err != nil {
+		return nil, "", err
+	}
+	warnTransport(cfg, o.warnings)
 	return cfg, ns, nil
+}
+
+// checkExec refuses a user that gets its credentials from a program (exec:,
+// as EKS and GKE kubeconfigs do) when that program is not installed: the
+// action's image holds deploy-action alone, and client-go's own message
+// ("executable aws not found") comes only at the first request and names
+// neither the kubeconfig nor the fix.
+func checkExec(cfg *rest.Config, lookPath func(string) (string, error)) error {
+	if cfg.ExecProvider == nil {
+		return nil
+	}
+	cmd := cfg.ExecProvider.Command
+	if _, err := lookPath(cmd); err == nil {
+		return nil
+	}
+	return fmt.Errorf("%w: the kubeconfig's user gets its credentials by running %q (exec:), and %q is not installed here; "+
+		"the action's image holds deploy-action alone, so no credential program can run in it. "+
+		"Give a kubeconfig with a token instead (a ServiceAccount's: kubectl create token NAME --duration=1h), "+
+		"or run the CLI where %q is installed", ErrExecCredentials, cmd, cmd, cmd)
+}
+
+// ErrExecCredentials: the kubeconfig's user runs a credential program that is
+// not installed.
+var ErrExecCredentials = errors.New("kubeconfig credential program not available")
+
+// warnTransport says when the kubeconfig weakens the connection: a server
+// whose certificate is not checked. (Over plain HTTP client-go sends no
+// credentials at all.)
+func warnTransport(cfg *rest.Config, w io.Writer) {
+	if cfg.Insecure {
+		fmt.Fprintf(w, "warning: the kubeconfig sets insecure-skip-tls-verify for %s: the server's certificate is not checked, so anyone on the path can pose as the cluster and read the credentials; set certificate-authority-data instead\n", cfg.Host)
+	}
 }
 
 func (a Access) check() error {
@@ -409,6 +469,42 @@ func Secrets(data string) []string {
 	return out
 }
 
+// credentialName matches the names of settings whose values are credentials
+// (access-token, client-secret, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN).
+var credentialName = regexp.MustCompile(`(?i)(token|secret|passw|key|credential|cookie)`)
+
+// AccessSecrets returns the credentials of the kubeconfig a uses, as Secrets
+// does for content: from KubeconfigData, the file of Kubeconfig, else the
+// files of $KUBECONFIG (read through getenv), else ~/.kube/config. A caller
+// registers them with its masker before anything is printed; a file that
+// cannot be read gives none (loading it says why).
+func AccessSecrets(a Access, getenv func(string) string) []string {
+	if a.InCluster {
+		return nil
+	}
+	if strings.TrimSpace(a.KubeconfigData) != "" {
+		return Secrets(a.KubeconfigData)
+	}
+	var files []string
+	switch {
+	case a.Kubeconfig != "":
+		files = []string{a.Kubeconfig}
+	case getenv("KUBECONFIG") != "":
+		files = filepath.SplitList(getenv("KUBECONFIG"))
+	case getenv("HOME") != "":
+		files = []string{filepath.Join(getenv("HOME"), ".kube", "config")}
+	}
+	var out []string
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		out = append(out, Secrets(string(b))...)
+	}
+	return out
+}
+
 // credentials lists the secret values of raw, longest first, so that a secret
 // containing another is replaced whole.
 func credentials(raw *clientcmdapi.Config) []string {
@@ -422,14 +518,26 @@ func credentials(raw *clientcmdapi.Config) []string {
 		add(u.Token)
 		add(u.Password)
 		add(string(u.ClientKeyData))
+		if u.TokenFile != "" {
+			if b, err := os.ReadFile(u.TokenFile); err == nil {
+				add(strings.TrimSpace(string(b)))
+			}
+		}
+		// Only the settings that are credentials: an exec env's AWS_PROFILE
+		// ("default") or an auth provider's client-id, masked, would blank
+		// ordinary words for the whole job.
 		if u.AuthProvider != nil {
-			for _, v := range u.AuthProvider.Config {
-				add(v)
+			for k, v := range u.AuthProvider.Config {
+				if credentialName.MatchString(k) {
+					add(v)
+				}
 			}
 		}
 		if u.Exec != nil {
 			for _, e := range u.Exec.Env {
-				add(e.Value)
+				if credentialName.MatchString(e.Name) {
+					add(e.Value)
+				}
 			}
 		}
 	}

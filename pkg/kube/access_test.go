@@ -228,3 +228,76 @@ func TestSecrets(t *testing.T) {
 	}
 	assert.Empty(t, kube.Secrets("not: [a kubeconfig"))
 }
+
+// TestSecretsOnlyCredentials: an exec env's or auth provider's ordinary
+// settings are not credentials and are not masked.
+func TestSecretsOnlyCredentials(t *testing.T) {
+	cfg := strings.Replace(kubeconfig("https://blue.example", "https://green.example"), "users:\n", `users:
+- name: eks
+  user:
+    exec:
+      apiVersion: client.authentication.k8s.io/v1beta1
+      command: aws
+      args: [eks, get-token, --cluster-name, shop]
+      env:
+      - {name: AWS_PROFILE, value: default}
+      - {name: AWS_REGION, value: eu-west-1}
+      - {name: AWS_SESSION_TOKEN, value: sess-tok-12345}
+- name: oidc
+  user:
+    auth-provider:
+      name: oidc
+      config: {client-id: shop-ci, idp-issuer-url: "https://issuer.example", id-token: idtok-98765, client-secret: clsec-4567}
+`, 1)
+	got := kube.Secrets(cfg)
+	assert.Subset(t, got, []string{secretToken, "sess-tok-12345", "idtok-98765", "clsec-4567"})
+	for _, plain := range []string{"default", "eu-west-1", "shop-ci", "https://issuer.example"} {
+		assert.NotContains(t, got, plain)
+	}
+}
+
+// TestAccessSecrets: the credentials of a kubeconfig file, of $KUBECONFIG's
+// files and of ~/.kube/config are found as those of the content input are.
+func TestAccessSecrets(t *testing.T) {
+	data := kubeconfig("https://blue.example", "https://green.example")
+	f := writeFile(t, "config", data)
+	other := writeFile(t, "other", strings.ReplaceAll(data, secretToken, "tok-from-the-second-file"))
+	home := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(home, ".kube"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(home, ".kube", "config"), []byte(strings.ReplaceAll(data, secretToken, "tok-home-1234")), 0o600))
+	getenv := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+	assert.Contains(t, kube.AccessSecrets(kube.Access{Kubeconfig: f}, getenv(nil)), secretToken)
+	assert.Contains(t, kube.AccessSecrets(kube.Access{KubeconfigData: data}, getenv(nil)), secretToken)
+	got := kube.AccessSecrets(kube.Access{}, getenv(map[string]string{"KUBECONFIG": f + string(os.PathListSeparator) + other}))
+	assert.Contains(t, got, secretToken)
+	assert.Contains(t, got, "tok-from-the-second-file")
+	assert.Contains(t, kube.AccessSecrets(kube.Access{}, getenv(map[string]string{"HOME": home})), "tok-home-1234")
+	assert.Empty(t, kube.AccessSecrets(kube.Access{Kubeconfig: "/nonexistent"}, getenv(nil)))
+}
+
+// TestExecCredentialsNotInstalled: a user that runs a credential program that
+// is not installed is refused by name, with the fix.
+func TestExecCredentialsNotInstalled(t *testing.T) {
+	cfg := strings.Replace(kubeconfig("https://blue.example", "https://green.example"), "    token: "+secretToken+"\n", `    exec:
+      apiVersion: client.authentication.k8s.io/v1beta1
+      command: aws-iam-authenticator-not-installed
+      args: [token, -i, shop]
+`, 1)
+	_, err := kube.Config(kube.Access{KubeconfigData: cfg}, env(nil))
+	require.ErrorIs(t, err, kube.ErrExecCredentials)
+	assert.Contains(t, err.Error(), `running "aws-iam-authenticator-not-installed" (exec:)`)
+	assert.Contains(t, err.Error(), "kubectl create token", "the fix")
+}
+
+// TestInsecureWarned: a kubeconfig that skips TLS verification is warned about.
+func TestInsecureWarned(t *testing.T) {
+	cfg := strings.Replace(kubeconfig("https://blue.example", "https://green.example"), "    server: https://blue.example\n",
+		"    server: https://blue.example\n    insecure-skip-tls-verify: true\n", 1)
+	var w strings.Builder
+	_, err := kube.Config(kube.Access{KubeconfigData: cfg}, env(nil), kube.WithWarnings(&w))
+	require.NoError(t, err)
+	assert.Contains(t, w.String(), "insecure-skip-tls-verify for https://blue.example")
+
+	assert.NotContains(t, w.String(), secretToken)
+}

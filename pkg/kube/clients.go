@@ -54,6 +54,8 @@ func newClients(cfg *rest.Config, namespace string, o *options) (*Clients, error
 	if namespace == "" {
 		namespace = "default"
 	}
+	cfg = rest.CopyConfig(cfg)
+	cfg.Wrap(answerWithin(cfg.Host, o.requestTimeout))
 	hc, err := rest.HTTPClientFor(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes client for %s: %w", cfg.Host, err)

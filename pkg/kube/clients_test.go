@@ -1,6 +1,7 @@
 package kube_test
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/pem"
 	"errors"
@@ -15,6 +16,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
 
 	"github.com/deploy-action/deploy-action/pkg/kube"
 )
@@ -137,4 +140,49 @@ func TestExplain(t *testing.T) {
 	assert.Same(t, other, kube.Explain(srv, 0, other), "other errors pass through")
 	assert.NoError(t, kube.Explain(srv, 0, nil))
 	assert.Same(t, err, kube.Explain(srv, 0, err), "an explained error is not explained twice")
+}
+
+// hung is a loopback listener that accepts connections and never answers.
+func hung(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	var conns []net.Conn
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			conns = append(conns, c)
+		}
+	}()
+	t.Cleanup(func() {
+		l.Close()
+		<-done
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	return "http://" + l.Addr().String()
+}
+
+// TestHungAPIServer: a server that accepts and never answers fails each
+// request within the request timeout, with a message naming it, instead of
+// holding the job until the CI's limit.
+func TestHungAPIServer(t *testing.T) {
+	t.Parallel()
+	srv := hung(t)
+	c, err := kube.NewClients(&rest.Config{Host: srv}, "shop", kube.WithRequestTimeout(500*time.Millisecond))
+	require.NoError(t, err)
+	start := time.Now()
+	_, err = c.Typed.CoreV1().ConfigMaps("shop").Get(context.Background(), "x", metav1.GetOptions{})
+	took := time.Since(start)
+	require.Error(t, err)
+	assert.Less(t, took, 10*time.Second, "fails within the timeout (client-go may retry once)")
+	assert.Contains(t, err.Error(), srv)
+	assert.Contains(t, err.Error(), "sent no answer within 500ms")
+	assert.ErrorIs(t, kube.Explain(srv, 0, err), kube.ErrUnreachable)
 }
