@@ -33,6 +33,7 @@ const (
 	kindBool
 	kindList  // newline- or comma-separated
 	kindLines // newline-separated only (values may hold commas: KEY=VALUE pairs)
+	kindYAML  // a YAML document, a string to the flags
 )
 
 var inputs = []input{
@@ -44,7 +45,8 @@ var inputs = []input{
 	{name: "context", group: "build", def: ".", usage: "build context directory for a Dockerfile build"},
 	{name: "dockerfile", group: "build", usage: "path to the Dockerfile (default: <context>/Dockerfile)"},
 	{name: "target", group: "build", usage: "Dockerfile stage to build"},
-	{name: "build-args", group: "build", kind: kindLines, usage: "build arguments, KEY=VALUE, one per line"},
+	{name: "build-args", group: "build", kind: kindLines, usage: "build arguments, KEY=VALUE, one per line (they stay in the image's history: secrets go in build-secrets)"},
+	{name: inputBuildSecrets, group: "build", kind: kindLines, secret: true, usage: "BuildKit secrets for RUN --mount=type=secret,id=ID, one per line: id=ID,env=VARIABLE or id=ID,src=FILE; masked, and never in the image"},
 	{name: "labels", group: "build", kind: kindLines, usage: "extra image labels, KEY=VALUE, one per line"},
 	{name: "no-cache", group: "build", kind: kindBool, def: "false", usage: "build without the build cache"},
 	{name: "base", group: "build", usage: "daemonless build: base image (scratch, a registry reference, oci:DIR or tarball:FILE)"},
@@ -76,7 +78,8 @@ var inputs = []input{
 	{name: deploy.InputManifestsFormat, group: "deploy", def: "auto", usage: "how to read \"manifests\": auto, yaml, kustomize or helm"},
 	{name: deploy.InputHelmRelease, group: "deploy", usage: "Helm release name (default: the chart's name)"},
 	{name: deploy.InputHelmValues, group: "deploy", kind: kindList, usage: "Helm values files, later ones winning (helm -f)"},
-	{name: deploy.InputHelmSet, group: "deploy", kind: kindLines, usage: "Helm values, a.b=c, one per line (helm --set)"},
+	{name: deploy.InputHelmSet, group: "deploy", kind: kindLines, usage: "Helm values, a.b=c, one per line (helm --set); never masked: secrets go in helm-set-secrets"},
+	{name: deploy.InputHelmSetSecrets, group: "deploy", kind: kindLines, secret: true, usage: "secret Helm values, a.b=c, one per line, taken as written (helm --set-literal: a value may hold commas); masked"},
 	{name: apply.InputNamespace, group: "deploy", usage: "namespace of objects that name none (default: the kubeconfig context's)"},
 	{name: deploy.InputImageMap, group: "deploy", kind: kindLines, usage: "images to pin besides the pushed one: SOURCE=TARGET@sha256:... or REPOSITORY@sha256:..., one per line (a build job's \"refs\" output fits)"},
 	{name: deploy.InputPinUnmatched, group: "deploy", def: "error", usage: "when an image to pin matches no container: error or warn"},
@@ -96,7 +99,7 @@ var inputs = []input{
 // init inserts the test stage's inputs, which pkg/imagetest owns, after the
 // tag inputs, so action.yml lists the stages in pipeline order.
 func init() {
-	kinds := map[string]kind{"string": kindString, "bool": kindBool, "list": kindList, "lines": kindLines, "yaml": kindString}
+	kinds := map[string]kind{"string": kindString, "bool": kindBool, "list": kindList, "lines": kindLines, "yaml": kindYAML}
 	var test []input
 	for _, in := range imagetest.Inputs {
 		k, ok := kinds[in.Kind]
@@ -159,7 +162,7 @@ func addInputs(fs *pflag.FlagSet, names ...string) *values {
 	for _, n := range names {
 		in := lookupInput(n)
 		switch in.kind {
-		case kindString:
+		case kindString, kindYAML:
 			v.strings[n] = fs.String(n, in.def, in.usage)
 		case kindBool:
 			b, _ := strconv.ParseBool(in.def)
@@ -201,6 +204,7 @@ func (v *values) str(n string) string    { return strings.TrimSpace(*v.strings[n
 func (v *values) boolean(n string) bool  { return *v.bools[n] }
 func (v *values) list(n string) []string { return v.lists[n].items }
 func (v *values) changed(n string) bool  { return v.fs.Changed(n) }
+func (v *values) has(n string) bool      { return v.fs.Lookup(n) != nil }
 
 // text returns an input as the text an action input would hold: lists one
 // item per line, "" for inputs the command does not have.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -148,24 +149,22 @@ too. The exit code is 0 only when the release rolled out.`,
 // runStages turns the command's values into a pipeline and runs it. stages is
 // nil for `run`, which reads the "stages" input.
 func (e *env) runStages(ctx context.Context, v *values, stages []pipeline.Stage) error {
-	// Secrets first: nothing may be printed before they are registered.
-	for _, in := range inputs {
-		if s, ok := v.strings[in.name]; ok && in.secret {
-			for _, val := range []string{*s, e.rep.Action().GetInput(in.name)} {
-				e.rep.Secret(val)
-				if in.name == kube.InputKubeconfig {
-					for _, cred := range kube.Secrets(val) {
-						e.rep.Secret(cred)
-					}
-				}
-			}
-		}
-	}
 	if e.rep.InActions() {
 		if err := v.fromActions(e.rep.Action().GetInput); err != nil {
 			return err
 		}
 	}
+	// Secrets first: nothing may be printed before they are registered.
+	if err := e.registerSecrets(v); err != nil {
+		return err
+	}
+	if v.has(kube.InputKubeconfigFile) {
+		access := kube.Access{Kubeconfig: v.strOr(kube.InputKubeconfigFile), KubeconfigData: v.strOr(kube.InputKubeconfig), InCluster: v.boolean(kube.InputInCluster)}
+		for _, c := range kube.AccessSecrets(access, e.getenv) {
+			e.rep.Secret(c)
+		}
+	}
+	e.warnSecretNames(v)
 	if stages == nil {
 		list := v.list("stages")
 		if len(list) == 1 && list[0] == "auto" {
@@ -195,25 +194,48 @@ func (e *env) runStages(ctx context.Context, v *values, stages []pipeline.Stage)
 	if jerr := e.writeJUnit(v, res); jerr != nil && err == nil {
 		err = jerr
 	}
+	if cfg.Output != "" {
+		if _, serr := os.Stat(cfg.Output); serr == nil {
+			if oerr := e.rep.Own(cfg.Output); oerr != nil && err == nil {
+				err = fmt.Errorf("input \"output\": %w", oerr)
+			}
+		}
+	}
 	e.reportResult(res, err)
 	return err
 }
 
-// writeJUnit writes the test report for CI test reporters when "junit" is set.
+// writeJUnit writes the test report for CI test reporters when "junit" is
+// set, masked and owned by the workspace's owner.
 func (e *env) writeJUnit(v *values, res *pipeline.Result) error {
 	path := v.strOr("junit")
 	if path == "" || res == nil || res.Test == nil {
 		return nil
 	}
-	f, err := os.Create(path)
+	if err := e.rep.WriteFile(path, res.Test.JUnit); err != nil {
+		return fmt.Errorf("input \"junit\": writing %s: %w; give a writable file path", path, err)
+	}
+	return nil
+}
+
+// checkWritable fails now, naming the input, when path could not be written
+// at the end of the run: a release that succeeded must not exit 1 over a
+// report's path. It leaves nothing behind.
+func checkWritable(input, path string) error {
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return fmt.Errorf("input %q: %s is a directory; give a file path, e.g. %s", input, path, filepath.Join(path, "report.xml"))
+	}
+	dir := filepath.Dir(path)
+	fi, err := os.Stat(dir)
+	if err != nil || !fi.IsDir() {
+		return fmt.Errorf("input %q: the directory %s of %s does not exist; create it first or give a path in an existing directory", input, dir, path)
+	}
+	f, err := os.CreateTemp(dir, ".deploy-action-check-*")
 	if err != nil {
-		return fmt.Errorf("input \"junit\": %w; give a writable file path", err)
+		return fmt.Errorf("input %q: cannot write in %s (%v); give a path in a writable directory", input, dir, errors.Unwrap(err))
 	}
-	if err := res.Test.JUnit(f); err != nil {
-		f.Close()
-		return fmt.Errorf("input \"junit\": writing %s: %w", path, err)
-	}
-	return f.Close()
+	f.Close()
+	return os.Remove(f.Name())
 }
 
 // tester makes the test stage from its inputs.
@@ -281,6 +303,11 @@ func (e *env) config(v *values, stages []pipeline.Stage) (pipeline.Config, error
 			}
 			cfg.Output = v.strOr("output")
 		case pipeline.Test:
+			if p := v.strOr("junit"); p != "" {
+				if err := checkWritable("junit", p); err != nil {
+					return cfg, err
+				}
+			}
 			t, err := e.tester(v)
 			if err != nil {
 				return cfg, err
@@ -329,7 +356,7 @@ func (e *env) builder(v *values) (build.Interface, error) {
 	}
 	daemonless := v.strOr("base") != "" || len(v.list("layers")) > 0
 	if daemonless {
-		for _, n := range []string{"dockerfile", "target", "build-args", "no-cache"} {
+		for _, n := range []string{"dockerfile", "target", "build-args", inputBuildSecrets, "no-cache"} {
 			if v.changed(n) {
 				return nil, fmt.Errorf("input %q is for Dockerfile builds, but \"base\"/\"layers\" ask for a daemonless build; use one or the other", n)
 			}
@@ -367,6 +394,13 @@ func (e *env) builder(v *values) (build.Interface, error) {
 	}
 	w, _ := e.rep.Writer() // lives as long as the process; flushed line by line
 	opts := []dockerfile.Option{dockerfile.WithProgress(w)}
+	secrets, err := e.buildSecrets(v.text(inputBuildSecrets))
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range secrets {
+		opts = append(opts, dockerfile.WithSecret(s.id, s.value))
+	}
 	if h := v.strOr("docker-host"); h != "" {
 		opts = append(opts, dockerfile.WithHost(h))
 	}
@@ -461,6 +495,8 @@ func (e *env) deployer(v *values) (*deploy.Deployer, error) {
 			ReleaseName: v.strOr(deploy.InputHelmRelease),
 			ValuesFiles: v.list(deploy.InputHelmValues),
 			Values:      v.list(deploy.InputHelmSet),
+			// One per line, as written: a secret may hold commas.
+			SecretValues: v.list(deploy.InputHelmSetSecrets),
 		},
 		ImageMap:        imageMap,
 		Unmatched:       pin.Policy(strings.ToLower(v.strOr(deploy.InputPinUnmatched))),

@@ -23,6 +23,7 @@ type Reporter struct {
 	getenv  func(string) string
 
 	mu      sync.Mutex
+	masked  map[string]bool // sent to the runner already
 	outputs map[string]string
 	order   []string
 }
@@ -74,7 +75,17 @@ func (r *Reporter) Secret(v string) {
 		return
 	}
 	r.mask.Add(v)
-	if r.actions {
+	if !r.actions {
+		return
+	}
+	r.mu.Lock()
+	sent := r.masked[v]
+	if r.masked == nil {
+		r.masked = map[string]bool{}
+	}
+	r.masked[v] = true
+	r.mu.Unlock()
+	if !sent {
 		// AddMask writes "::add-mask::<v>" through the masked writer, which
 		// would blank the value the runner needs; issue it on the raw stream.
 		r.rawCommand("add-mask", v)
