@@ -159,7 +159,9 @@ func (e *env) runStages(ctx context.Context, v *values, stages []pipeline.Stage)
 		return err
 	}
 	if v.has(kube.InputKubeconfigFile) {
-		access := kube.Access{Kubeconfig: v.strOr(kube.InputKubeconfigFile), KubeconfigData: v.strOr(kube.InputKubeconfig), InCluster: v.boolean(kube.InputInCluster)}
+		// The content input's credentials are registered above; these are
+		// those of the file it would otherwise read.
+		access := kube.Access{Kubeconfig: v.strOr(kube.InputKubeconfigFile), InCluster: v.boolean(kube.InputInCluster)}
 		for _, c := range kube.AccessSecrets(access, e.getenv) {
 			e.rep.Secret(c)
 		}

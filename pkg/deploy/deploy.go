@@ -78,6 +78,9 @@ func (d *Deployer) Prepare(ctx context.Context, repos []string) error {
 	}
 	d.objects = objs
 	fmt.Fprintf(d.o.log, "rendered %d object(s) from %s\n", len(objs), strings.Join(spec.Paths, ", "))
+	if err := d.serverCheck(ctx, repos); err != nil {
+		return err
+	}
 
 	// A trial pin with the digest still unknown: a repository that matches no
 	// container fails now rather than after the push.
@@ -87,6 +90,61 @@ func (d *Deployer) Prepare(ctx context.Context, repos []string) error {
 		}
 	}
 	return nil
+}
+
+// placeholderDigest stands for the digest of the image still to be built.
+var placeholderDigest = strings.Repeat("0", 64)
+
+// serverCheck has the API server check the whole release (schema, admission,
+// permissions, conflicts) with a server-side dry run that stores nothing,
+// with the pushed repositories pinned to a placeholder digest: a release the
+// server would refuse, whole or halfway, costs neither a build nor a push.
+// With Config.DryRun the deploy itself is that check, and this is skipped.
+func (d *Deployer) serverCheck(ctx context.Context, repos []string) error {
+	if d.cfg.DryRun {
+		return nil
+	}
+	objs := d.objects
+	if len(repos) > 0 || len(d.cfg.ImageMap) > 0 {
+		p, err := d.pin(repos, placeholderDigest)
+		if err != nil {
+			return err
+		}
+		objs = p.Objects
+	}
+	applyObjs, err := toApply(objs)
+	if err != nil {
+		return err
+	}
+	check := d.cfg
+	check.DryRun = true
+	checker, err := apply.New(d.clients.Dynamic, d.clients.Mapper, check.applyOptions(d.namespace, io.Discard)...)
+	if err != nil {
+		return err
+	}
+	if _, err := checker.Apply(ctx, applyObjs); err != nil {
+		// Said as the failure of the real apply it stands for, which then
+		// applies nothing.
+		var e *apply.Error
+		if errors.As(err, &e) {
+			e.DryRun, e.Applied = false, nil
+		}
+		return err
+	}
+	fmt.Fprintf(d.o.log, "the API server accepts all %d object(s) (server-side dry run, before the build)\n", len(applyObjs))
+	return nil
+}
+
+func toApply(objs []render.Object) ([]apply.Object, error) {
+	out := make([]apply.Object, len(objs))
+	for i, o := range objs {
+		u, err := o.Unstructured()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", o.Source, err)
+		}
+		out[i] = apply.Object{Unstructured: u, Source: o.Source}
+	}
+	return out, nil
 }
 
 // pin rewrites the rendered objects' images: explicit mappings, plus the
@@ -145,34 +203,9 @@ func (d *Deployer) Deploy(ctx context.Context, refs []string) (*Result, error) {
 		fmt.Fprintf(d.o.log, "no image was pushed and input %q is empty: images are deployed as the manifests name them\n", InputImageMap)
 	}
 
-	applyObjs := make([]apply.Object, len(objs))
-	for i, o := range objs {
-		u, err := o.Unstructured()
-		if err != nil {
-			return res, fmt.Errorf("%s: %w", o.Source, err)
-		}
-		applyObjs[i] = apply.Object{Unstructured: u, Source: o.Source}
-	}
-	if !d.cfg.DryRun {
-		// The API server checks every object first (schema, admission,
-		// permissions, conflicts) without storing any: a release it would
-		// refuse halfway is refused whole, before anything changes.
-		check := d.cfg
-		check.DryRun = true
-		checker, err := apply.New(d.clients.Dynamic, d.clients.Mapper, check.applyOptions(d.namespace, io.Discard)...)
-		if err != nil {
-			return res, err
-		}
-		if _, err := checker.Apply(ctx, applyObjs); err != nil {
-			// Said as the failure of the real apply it stands for, which
-			// then applied nothing.
-			var e *apply.Error
-			if errors.As(err, &e) {
-				e.DryRun, e.Applied = false, nil
-			}
-			return res, err
-		}
-		fmt.Fprintf(d.o.log, "the API server accepts all %d object(s) (server-side dry run)\n", len(applyObjs))
+	applyObjs, err := toApply(objs)
+	if err != nil {
+		return res, err
 	}
 	applier, err := apply.New(d.clients.Dynamic, d.clients.Mapper, d.cfg.applyOptions(d.namespace, d.o.log)...)
 	if err != nil {
@@ -180,6 +213,9 @@ func (d *Deployer) Deploy(ctx context.Context, refs []string) (*Result, error) {
 	}
 	res.Apply, err = applier.Apply(ctx, applyObjs)
 	if err != nil {
+		if ctx.Err() != nil && !d.cfg.DryRun {
+			return res, d.interrupted(ctx, res, err)
+		}
 		// Workloads applied before the failure are rolling out a release that
 		// is only half there: put them back.
 		if res.Apply != nil && len(res.Apply.Workloads()) > 0 && !d.cfg.DryRun {
@@ -209,6 +245,9 @@ func (d *Deployer) Deploy(ctx context.Context, refs []string) (*Result, error) {
 	}
 	res.Verdict, err = watcher.Watch(ctx, targets(workloads)...)
 	if err != nil {
+		if ctx.Err() != nil {
+			return res, d.interrupted(ctx, res, err)
+		}
 		return res, err
 	}
 	if !res.Verdict.Failed() {
@@ -223,6 +262,77 @@ func (d *Deployer) Deploy(ctx context.Context, refs []string) (*Result, error) {
 		return res, fmt.Errorf("%w; and the rollback failed: %v", failure, err)
 	}
 	return res, fmt.Errorf("%w; %s", failure, rollbackSentence(res.Rollback))
+}
+
+// interrupted ends a deploy whose context was cancelled (the job was
+// cancelled: SIGINT, then SIGTERM, then a kill seconds later) after it
+// applied: the watch has stopped, and what this run applied is rolled back on
+// a fresh context bounded by the cleanup timeout, since the cancelled one
+// would fail every request at once. The error says exactly what was left and
+// how to finish by hand.
+func (d *Deployer) interrupted(ctx context.Context, res *Result, cause error) error {
+	res.Outcome = Interrupted
+	if res.Apply == nil || len(res.Apply.Objects) == 0 {
+		return fmt.Errorf("deploy interrupted before anything was applied: %w", cause)
+	}
+	if !d.cfg.Rollback {
+		return fmt.Errorf("deploy interrupted: %w; input %q is false, so what was applied is left as it is; %s", cause, InputRollback, leftovers(res))
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.o.cleanupTimeout)
+	defer cancel()
+	fmt.Fprintf(d.o.log, "interrupted: rolling back what this run applied (within %s)\n", d.o.cleanupTimeout)
+	var rerr error
+	if len(res.Apply.Workloads()) > 0 {
+		rerr = d.rollback(cctx, res)
+	}
+	msg := fmt.Sprintf("deploy interrupted: %v; %s", cause, rollbackSentence(res.Rollback))
+	if rerr != nil {
+		msg += fmt.Sprintf(" (the rollback was cut short: %v)", rerr)
+	}
+	return fmt.Errorf("%s; %s: %w", msg, leftovers(res), ErrInterrupted)
+}
+
+// ErrInterrupted: the deploy was cancelled after it had applied something.
+var ErrInterrupted = errors.New("deploy interrupted")
+
+// leftovers says what a run that stopped early left in the cluster, and the
+// commands that finish the job by hand.
+func leftovers(res *Result) string {
+	restored := map[string]bool{}
+	if res.Rollback != nil {
+		for _, w := range res.Rollback.Workloads {
+			if w.Action == rollback.Restored || w.Action == rollback.Unchanged {
+				restored[w.Namespace+"/"+w.Name+"/"+string(w.Kind)] = true
+			}
+		}
+	}
+	var left, others []string
+	for _, a := range res.Apply.Objects {
+		if a.Action == apply.Unchanged || a.Action == apply.Skipped {
+			continue
+		}
+		ns := a.Namespace
+		resource := strings.ToLower(a.GVK.Kind)
+		switch {
+		case !a.IsWorkload():
+			others = append(others, a.String())
+		case restored[a.Namespace+"/"+a.Name+"/"+a.GVK.Kind]:
+		case a.Previous == nil || !a.Previous.Existed || a.GVK.Kind == "Job":
+			left = append(left, fmt.Sprintf("%s (created by this run: kubectl -n %s delete %s %s)", a, ns, resource, a.Name))
+		default:
+			left = append(left, fmt.Sprintf("%s (at the new release: kubectl -n %s rollout undo %s/%s)", a, ns, resource, a.Name))
+		}
+	}
+	var parts []string
+	if len(left) > 0 {
+		parts = append(parts, "left: "+strings.Join(left, ", "))
+	} else {
+		parts = append(parts, "every workload this run changed is back at its previous revision")
+	}
+	if len(others) > 0 {
+		parts = append(parts, "applied and kept as they are: "+strings.Join(others, ", "))
+	}
+	return strings.Join(parts, "; ")
 }
 
 func (d *Deployer) watcher() (*rollout.Watcher, error) {

@@ -51,8 +51,9 @@ func offline(t *testing.T) *kube.Clients {
 
 func TestPrepare(t *testing.T) {
 	t.Parallel()
+	// A dry run's check is the deploy itself: Prepare contacts no server.
 	ctx := context.Background()
-	d, err := New(Config{Manifests: render.Spec{Paths: []string{shop}}}, WithClients(offline(t)))
+	d, err := New(Config{Manifests: render.Spec{Paths: []string{shop}}, DryRun: true}, WithClients(offline(t)))
 	require.NoError(t, err)
 	require.NoError(t, d.Prepare(ctx, []string{"docker.io/acme/shop"}))
 	assert.Len(t, d.objects, 4)
@@ -60,18 +61,18 @@ func TestPrepare(t *testing.T) {
 
 	// A pushed repository no container runs would deploy something else than
 	// what was pushed: found before the build.
-	d, err = New(Config{Manifests: render.Spec{Paths: []string{shop}}}, WithClients(offline(t)))
+	d, err = New(Config{Manifests: render.Spec{Paths: []string{shop}}, DryRun: true}, WithClients(offline(t)))
 	require.NoError(t, err)
 	err = d.Prepare(ctx, []string{"ghcr.io/acme/other"})
 	require.ErrorContains(t, err, `input "manifests"`)
 	var unmatched *pin.UnmatchedError
 	require.ErrorAs(t, err, &unmatched)
 
-	d, err = New(Config{Manifests: render.Spec{Paths: []string{shop}}, Unmatched: pin.Warn}, WithClients(offline(t)))
+	d, err = New(Config{Manifests: render.Spec{Paths: []string{shop}}, Unmatched: pin.Warn, DryRun: true}, WithClients(offline(t)))
 	require.NoError(t, err)
 	require.NoError(t, d.Prepare(ctx, []string{"ghcr.io/acme/other"}), "warn goes on")
 
-	d, err = New(Config{Manifests: render.Spec{Paths: []string{t.TempDir()}}}, WithClients(offline(t)))
+	d, err = New(Config{Manifests: render.Spec{Paths: []string{t.TempDir()}}, DryRun: true}, WithClients(offline(t)))
 	require.NoError(t, err)
 	err = d.Prepare(ctx, nil)
 	require.ErrorIs(t, err, render.ErrNoManifests)

@@ -64,13 +64,31 @@ type Config struct {
 type Option func(*options) error
 
 type options struct {
-	log     io.Writer
-	kube    []kube.Option
-	render  []render.Option
-	clients *kube.Clients
+	log            io.Writer
+	cleanupTimeout time.Duration
+	kube           []kube.Option
+	render         []render.Option
+	clients        *kube.Clients
 }
 
-func defaults() *options { return &options{log: io.Discard} }
+// DefaultCleanupTimeout bounds the rollback of an interrupted deploy. A
+// cancelled GitHub job gets SIGINT, then SIGTERM, then a kill about 10 s
+// later: the rollback must be done well within that.
+const DefaultCleanupTimeout = 5 * time.Second
+
+func defaults() *options { return &options{log: io.Discard, cleanupTimeout: DefaultCleanupTimeout} }
+
+// WithCleanupTimeout bounds the rollback of a deploy whose context was
+// cancelled (default DefaultCleanupTimeout).
+func WithCleanupTimeout(d time.Duration) Option {
+	return func(o *options) error {
+		if d <= 0 {
+			return fmt.Errorf("deploy: WithCleanupTimeout(%s); use a positive duration", d)
+		}
+		o.cleanupTimeout = d
+		return nil
+	}
+}
 
 // WithLog receives one line per step (render, pin, apply, watch, rollback).
 func WithLog(w io.Writer) Option {

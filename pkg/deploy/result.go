@@ -21,6 +21,9 @@ const (
 	Failed Outcome = "failed"
 	// DryRun: the API server accepted every object; nothing was stored.
 	DryRun Outcome = "dry-run"
+	// Interrupted: the run was cancelled after it applied; what it applied
+	// was rolled back as far as the time allowed.
+	Interrupted Outcome = "interrupted"
 )
 
 // Result is what a deploy did, as far as it got.
