@@ -444,7 +444,8 @@ func (e *env) pushOptions(v *values) ([]push.Option, error) {
 		}
 	}
 	w, _ := e.rep.Writer()
-	opts := []push.Option{push.WithKeychain(push.Keychain(getenv, creds...)), push.WithProgress(w)}
+	opts := []push.Option{push.WithKeychain(push.Keychain(getenv, creds...)), push.WithProgress(w),
+		push.WithWarnings(func(s string) { e.rep.Warnf("%s", s) })}
 	if ca := v.strOr("registry-ca"); ca != "" {
 		opts = append(opts, push.WithCAFile(ca))
 	}

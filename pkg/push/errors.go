@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
@@ -56,11 +57,21 @@ type classifier struct {
 	user      string
 	anonymous bool
 	secrets   secrets
+	timeout   time.Duration
+	// done reports whether the push's own context ended, to tell a
+	// registry that never answered from a cancelled push.
+	done func() bool
 }
 
 func (c classifier) classify(err error) error {
 	if err == nil {
 		return nil
+	}
+	var nerr net.Error
+	if c.done != nil && !c.done() && errors.As(err, &nerr) && nerr.Timeout() {
+		if _, dial := unreachable(err); !dial {
+			return c.wrap(ErrUnreachable, err, fmt.Sprintf(`registry %q sent no answer within %s; check that it is up (a registry that accepts connections and never answers looks like this)`, c.registry, c.timeout))
+		}
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return c.wrap(nil, err, fmt.Sprintf("pushing to %s: %s", c.repo, c.secrets.redact(err.Error())))
@@ -91,6 +102,9 @@ func (c classifier) classify(err error) error {
 		return c.wrap(nil, err, fmt.Sprintf("pushing to %s: %s", c.repo, c.secrets.redact(err.Error())))
 	}
 
+	if errors.Is(err, ErrPlainHTTP) {
+		return c.wrap(ErrUntrusted, err, fmt.Sprintf(`registry %q does not answer over HTTPS, and plain HTTP is refused for a registry input "insecure-registries" does not list (its credentials would cross in clear); serve it over HTTPS, or list it there if plain HTTP is intended`, c.registry))
+	}
 	if plainHTTP(err) {
 		return c.wrap(ErrUntrusted, err, fmt.Sprintf(`registry %q answers in plain HTTP, not HTTPS; list it in input "insecure-registries" if that is intended`, c.registry))
 	}

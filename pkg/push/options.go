@@ -29,6 +29,8 @@ type options struct {
 	backoff   remote.Backoff
 	progress  io.Writer
 	now       func() time.Time
+	timeout   time.Duration
+	warn      func(string)
 }
 
 // Defaults live here and nowhere else.
@@ -43,6 +45,38 @@ func defaults() *options {
 		backoff:  remote.Backoff{Duration: time.Second, Factor: 2, Jitter: 0.2, Steps: 5},
 		progress: io.Discard,
 		now:      time.Now,
+		timeout:  DefaultRequestTimeout,
+	}
+}
+
+// DefaultRequestTimeout bounds the wait for a registry's answer to each
+// request, once the request is sent: a registry that accepts and never
+// answers must not hold a job until the CI's own limit.
+const DefaultRequestTimeout = 30 * time.Second
+
+// WithRequestTimeout bounds the wait for the response headers of each
+// request, once its body is sent (default DefaultRequestTimeout). It applies
+// to the default transport and to WithCAFile's; a WithTransport transport
+// keeps its own settings.
+func WithRequestTimeout(d time.Duration) Option {
+	return func(o *options) error {
+		if d <= 0 {
+			return fmt.Errorf("push.WithRequestTimeout: %s; use a positive duration", d)
+		}
+		o.timeout = d
+		return nil
+	}
+}
+
+// WithWarnings receives warnings that are not errors: credentials sent over
+// plain HTTP to a registry allowed it (default: the progress log).
+func WithWarnings(warn func(string)) Option {
+	return func(o *options) error {
+		if warn == nil {
+			return errors.New("push.WithWarnings: nil function")
+		}
+		o.warn = warn
+		return nil
 	}
 }
 
@@ -166,6 +200,7 @@ func makeOptions(opts []Option) (*options, error) {
 			return nil, err
 		}
 	}
+	own := o.transport == nil // a caller's transport keeps its settings
 	if len(o.caFiles) > 0 {
 		if o.transport != nil {
 			return nil, errors.New("push: WithCAFile and WithTransport conflict; add the CA to the transport's TLS configuration instead")
@@ -177,8 +212,25 @@ func makeOptions(opts []Option) (*options, error) {
 		o.transport = t
 	}
 	if o.transport == nil {
-		o.transport = remote.DefaultTransport
+		t, ok := remote.DefaultTransport.(*http.Transport)
+		if !ok {
+			return nil, errors.New("push: remote.DefaultTransport is not an *http.Transport")
+		}
+		o.transport = t.Clone()
 	}
+	if t, ok := o.transport.(*http.Transport); ok && own {
+		// Counted from when the request, body included, is sent: a large
+		// layer's upload is not cut short.
+		t.ResponseHeaderTimeout = o.timeout
+		if t.TLSHandshakeTimeout == 0 || t.TLSHandshakeTimeout > o.timeout {
+			t.TLSHandshakeTimeout = o.timeout
+		}
+	}
+	if o.warn == nil {
+		progress := o.progress
+		o.warn = func(s string) { fmt.Fprintf(progress, "warning: %s\n", s) }
+	}
+	o.transport = &guard{rt: o.transport, insecure: o.insecure, warn: o.warn}
 	return o, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -481,4 +482,43 @@ func walk(err error, fn func(error)) {
 			walk(e, fn)
 		}
 	}
+}
+
+// TestPushHungRegistry: a registry that accepts connections and never answers
+// fails the push within the request timeout (and its retries), naming it,
+// instead of holding the job until the CI's own limit.
+func TestPushHungRegistry(t *testing.T) {
+	t.Parallel()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		l.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	host := l.Addr().String()
+	start := time.Now()
+	_, err = push.Push(context.Background(), randomImage(t, 1, 128), []string{host + "/app"}, nil,
+		push.WithRetry(2, time.Millisecond), push.WithRequestTimeout(300*time.Millisecond))
+	took := time.Since(start)
+	require.Error(t, err)
+	assert.ErrorIs(t, err, push.ErrUnreachable)
+	assert.Contains(t, err.Error(), `registry "`+host+`" sent no answer within 300ms`)
+	assert.Less(t, took, 15*time.Second)
 }
