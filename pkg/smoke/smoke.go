@@ -98,7 +98,11 @@ func (r *Runner) Run(ctx context.Context, img v1.Image, engineRef string) (res *
 	x.secrets = r.cfg.SecretValues()
 	start := r.o.now()
 	defer func() {
-		x.collectLogs()
+		// Interrupted (a cancelled job is killed seconds after its signal):
+		// clean up at once; collecting logs can take seconds per container.
+		if ctx.Err() == nil {
+			x.collectLogs()
+		}
 		if cerr := x.sb.Cleanup(ctx); cerr != nil {
 			err = errors.Join(err, fmt.Errorf("removing what the smoke run created (label %s=%s): %w", sandbox.LabelRun, run, cerr))
 		}

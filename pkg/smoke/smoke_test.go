@@ -275,9 +275,10 @@ func TestRunErrors(t *testing.T) {
 			}
 			cancel()
 		}()
-		_, err = r.Run(ctx, testimage.Server(t, "NEVER_READY=1"), "")
+		res, err := r.Run(ctx, testimage.Server(t, "NEVER_READY=1"), "")
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), "interrupted")
+		assert.Empty(t, res.Logs, "cleanup comes first: no time is spent collecting logs")
 		left, err := sandbox.Leftovers(context.Background(), api, id)
 		require.NoError(t, err)
 		assert.Empty(t, left)
