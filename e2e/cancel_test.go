@@ -96,3 +96,28 @@ func TestRolloutCancelled(t *testing.T) {
 	assert.Contains(t, out, "every workload this run changed is back at its previous revision")
 	assert.Equal(t, good, deployedImage(t, c, ns), "the shop runs its previous revision")
 }
+
+// TestRefusedReleaseCostsNoBuild: the server-side dry run of the whole
+// release runs before the build, with the image to be pushed pinned to a
+// placeholder digest: a release the API server refuses (here an unknown
+// field, refused by strict validation) fails before anything is built or
+// pushed, and the tags do not move.
+func TestRefusedReleaseCostsNoBuild(t *testing.T) {
+	c := rollouttest.Cluster(t)
+	ns := c.Namespace(t)
+	// Nothing listens there: a push would fail loudly, not silently succeed.
+	repo := "127.0.0.1:1/acme/shop"
+	manifests := shopManifests(t, "k8s", map[string]map[string]string{
+		"deployment.yaml":  {shopImage + ":latest": repo + ":latest", "  replicas: 2\n": "  replicas: 2\n  replicaz: 3\n"},
+		"job-migrate.yaml": {shopImage + ":latest": repo + ":latest"},
+	})
+	site := t.TempDir()
+	require.NoError(t, os.WriteFile(site+"/index.html", []byte("shop"), 0o644))
+	out, code := testenv.Run(t, rolloutEnv(c), "run", "--stages", "build,push,deploy",
+		"--base", "scratch", "--layers", site+":/srv", "--images", repo, "--version", "1.0.0",
+		"--manifests", manifests, "--namespace", ns)
+	require.Equal(t, 1, code, out)
+	assert.Contains(t, out, "replicaz", "the API server's reason")
+	assert.NotContains(t, out, "build done", "nothing was built")
+	assert.NotContains(t, out, "pushing", "nothing was pushed")
+}
