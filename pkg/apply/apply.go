@@ -16,7 +16,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 )
 
@@ -337,7 +336,7 @@ func (a *Applier) applyOne(ctx context.Context, it item) (Applied, error) {
 	if err != nil {
 		return Applied{}, &Error{Object: it.String(), Source: it.Source, reason: fmt.Sprintf("encoding it: %v", err), kind: ErrInvalidObject}
 	}
-	applied, err := ri.Patch(ctx, it.GetName(), types.ApplyPatchType, data, a.patchOptions())
+	applied, err := a.patch(ctx, ri, it.GetName(), data)
 	switch {
 	case err != nil && it.gvk.GroupKind() == gkJob && existing != nil && immutable(err):
 		applied, out.Note, err = a.replaceJob(ctx, ri, it, existing, out.Previous, data, err)

@@ -2,8 +2,12 @@ package apply_test
 
 import (
 	"bytes"
+	"fmt"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -156,4 +160,64 @@ func TestNoProgressLineForAFailedObject(t *testing.T) {
 	_, err := offline(t, apply.WithProgress(&buf)).Apply(t.Context(), objects(t, "a.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web}\n"))
 	require.Error(t, err)
 	assert.Empty(t, buf.String(), "no line for an object that was not applied")
+}
+
+// TestApplyRetriesTransientFailures: a server-side apply is idempotent, so
+// one refused with 503 or 429, or whose connection was reset, is sent again;
+// a 4xx answer is final.
+func TestApplyRetriesTransientFailures(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name     string
+		failures []int // status of each failed attempt; 0 resets the connection
+		wantErr  bool
+		attempts int
+	}{
+		{"503 then 429 then ok", []int{http.StatusServiceUnavailable, http.StatusTooManyRequests}, false, 3},
+		{"reset then ok", []int{0}, false, 2},
+		{"422 is final", []int{http.StatusUnprocessableEntity}, true, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var patches atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				if r.Method != http.MethodPatch {
+					w.WriteHeader(http.StatusNotFound)
+					fmt.Fprint(w, `{"kind":"Status","apiVersion":"v1","status":"Failure","reason":"NotFound","code":404}`)
+					return
+				}
+				n := int(patches.Add(1))
+				if n <= len(tc.failures) {
+					code := tc.failures[n-1]
+					if code == 0 {
+						conn, _, err := w.(http.Hijacker).Hijack()
+						if err == nil {
+							_ = conn.(*net.TCPConn).SetLinger(0)
+							conn.Close()
+						}
+						return
+					}
+					w.WriteHeader(code)
+					fmt.Fprintf(w, `{"kind":"Status","apiVersion":"v1","status":"Failure","message":"try again","code":%d}`, code)
+					return
+				}
+				fmt.Fprint(w, `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"web","namespace":"default","uid":"u1","resourceVersion":"1"}}`)
+			}))
+			t.Cleanup(srv.Close)
+			m := meta.NewDefaultRESTMapper(nil)
+			m.Add(schema.GroupVersionKind{Version: "v1", Kind: "ConfigMap"}, meta.RESTScopeNamespace)
+			dyn, err := dynamic.NewForConfig(&rest.Config{Host: srv.URL})
+			require.NoError(t, err)
+			a, err := apply.New(dyn, m)
+			require.NoError(t, err)
+			_, err = a.Apply(t.Context(), objects(t, "k8s/a.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web}\n"))
+			if tc.wantErr {
+				require.Error(t, err)
+			} else {
+				require.NoError(t, err)
+			}
+			assert.Equal(t, tc.attempts, int(patches.Load()))
+		})
+	}
 }

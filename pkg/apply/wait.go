@@ -12,7 +12,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/dynamic"
 )
@@ -178,7 +177,7 @@ func (a *Applier) replaceJob(ctx context.Context, ri dynamic.ResourceInterface, 
 	if err != nil {
 		return nil, "", a.classify(it.Object, it.mapping.Resource, "watch", err)
 	}
-	out, err := ri.Patch(ctx, it.GetName(), types.ApplyPatchType, data, a.patchOptions())
+	out, err := a.patch(ctx, ri, it.GetName(), data)
 	if err != nil {
 		return nil, "", a.classify(it.Object, it.mapping.Resource, "patch", err)
 	}
