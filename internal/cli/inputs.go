@@ -41,6 +41,7 @@ var inputs = []input{
 	{name: "from", group: "run", usage: "image to use when the build stage does not run: oci:DIR, tarball:FILE or docker:NAME"},
 	{name: "output", group: "run", usage: "write the built image to this OCI layout directory"},
 	{name: "docker-host", group: "run", usage: "Docker engine address (default: DOCKER_HOST, else unix:///var/run/docker.sock)"},
+	{name: inputRequestTimeout, group: "run", def: "30s", usage: "how long a registry or the Kubernetes API server may take to answer one request before it counts as not answering"},
 
 	{name: "context", group: "build", def: ".", usage: "build context directory for a Dockerfile build"},
 	{name: "dockerfile", group: "build", usage: "path to the Dockerfile (default: <context>/Dockerfile)"},

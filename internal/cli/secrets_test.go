@@ -123,6 +123,7 @@ func TestEarlyInputErrors(t *testing.T) {
 		{"junit in a missing directory", []string{"test", "--from", "oci:" + dir, "--junit", filepath.Join(dir, "no", "such", "r.xml")},
 			`input "junit": the directory ` + filepath.Join(dir, "no", "such") + ` of`},
 		{"junit a directory", []string{"test", "--from", "oci:" + dir, "--junit", dir}, `input "junit": ` + dir + ` is a directory`},
+		{"request timeout", []string{"rollout", "--manifests", dir, "--request-timeout", "soon"}, `input "request-timeout": "soon" is not a positive duration`},
 		{"field manager too long", []string{"rollout", "--manifests", dir, "--field-manager", strings.Repeat("m", 129)}, `input "field-manager"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -35,10 +35,25 @@ var (
 	buildInputs = []string{"output", "docker-host", "context", "dockerfile", "target", "build-args", "labels", "no-cache",
 		"base", "layers", "entrypoint", "cmd", "workdir", "env", "user", "ports", "version", "title"}
 	testInputs = append([]string{"from", "docker-host"}, imagetestInputNames()...)
-	pushInputs = []string{"from", "docker-host", "version", "tags", "raw-tags", "title", "images", "username", "password",
+	pushInputs = []string{"from", "docker-host", inputRequestTimeout, "version", "tags", "raw-tags", "title", "images", "username", "password",
 		"registry", "github-token", "registry-ca", "insecure-registries"}
-	deployInputs = groupInputs("deploy")
+	deployInputs = append(groupInputs("deploy"), inputRequestTimeout)
 )
+
+const inputRequestTimeout = "request-timeout"
+
+// requestTimeout reads "request-timeout"; 0 when the command has no such input.
+func (v *values) requestTimeout() (time.Duration, error) {
+	s := v.strOr(inputRequestTimeout)
+	if s == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("input %q: %q is not a positive duration; write e.g. 30s or 2m", inputRequestTimeout, s)
+	}
+	return d, nil
+}
 
 func groupInputs(group string) []string {
 	var n []string
@@ -446,6 +461,11 @@ func (e *env) pushOptions(v *values) ([]push.Option, error) {
 	w, _ := e.rep.Writer()
 	opts := []push.Option{push.WithKeychain(push.Keychain(getenv, creds...)), push.WithProgress(w),
 		push.WithWarnings(func(s string) { e.rep.Warnf("%s", s) })}
+	if d, err := v.requestTimeout(); err != nil {
+		return nil, err
+	} else if d > 0 {
+		opts = append(opts, push.WithRequestTimeout(d))
+	}
 	if ca := v.strOr("registry-ca"); ca != "" {
 		opts = append(opts, push.WithCAFile(ca))
 	}
@@ -513,10 +533,13 @@ func (e *env) deployer(v *values) (*deploy.Deployer, error) {
 		Rollback:        v.boolean(deploy.InputRollback),
 	}
 	w, _ := e.rep.Writer()
-	opts := []deploy.Option{
-		deploy.WithLog(w),
-		deploy.WithKubeOptions(kube.WithGetenv(e.getenv), kube.WithUserAgent("deploy-action/"+version), kube.WithWarnings(w)),
+	kopts := []kube.Option{kube.WithGetenv(e.getenv), kube.WithUserAgent("deploy-action/" + version), kube.WithWarnings(w)}
+	if d, err := v.requestTimeout(); err != nil {
+		return nil, err
+	} else if d > 0 {
+		kopts = append(kopts, kube.WithRequestTimeout(d))
 	}
+	opts := []deploy.Option{deploy.WithLog(w), deploy.WithKubeOptions(kopts...)}
 	root := v.strOr(deploy.InputManifestsRoot)
 	if root == "" && e.rep.InActions() {
 		// The checkout: a kustomization there may use its ../base.
