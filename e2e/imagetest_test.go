@@ -77,7 +77,8 @@ func shopSmoke(pgImage, password string) smoke.Config {
 	return smoke.Config{
 		Services: []smoke.Service{{
 			Name: "db", Image: pgImage,
-			Env: map[string]string{"POSTGRES_USER": "shop", "POSTGRES_PASSWORD": password, "POSTGRES_DB": "shop"},
+			Env:     map[string]string{"POSTGRES_USER": "shop", "POSTGRES_DB": "shop"},
+			Secrets: map[string]string{"POSTGRES_PASSWORD": password},
 		}},
 		Env:       map[string]string{"DATABASE_URL": dbURL, "WEB_CONCURRENCY": "1"},
 		ReadyPath: "/readyz",
@@ -213,7 +214,7 @@ func TestImageTest(t *testing.T) {
 	t.Run("service that fails to start", func(t *testing.T) {
 		cfg := imagetest.Config{Smoke: shopSmoke(im.postgres, password), SmokeMode: imagetest.SmokeOn,
 			Policy: policy.Config{Modes: map[policy.Check]policy.Mode{policy.Secrets: policy.Off}}}
-		delete(cfg.Smoke.Services[0].Env, "POSTGRES_PASSWORD")
+		delete(cfg.Smoke.Services[0].Secrets, "POSTGRES_PASSWORD")
 		rep := testImage(ctx, t, api, cfg, im.shop)
 		c := caseOf(t, rep, "smoke", "service db starts")
 		assert.Equal(t, imagetest.Fail, c.Status)

@@ -27,14 +27,15 @@ func TestReleaseTestedShop(t *testing.T) {
 	reg := testenv.Registry(t)
 	const password = "pg-e2e-Secret-77"
 
-	services := fmt.Sprintf("db:\n  image: %s\n  env:\n    POSTGRES_USER: shop\n    POSTGRES_PASSWORD: %s\n    POSTGRES_DB: shop\n", im.postgres, password)
+	services := fmt.Sprintf("db:\n  image: %s\n  env:\n    POSTGRES_USER: shop\n    POSTGRES_DB: shop\n  secrets:\n    POSTGRES_PASSWORD: %s\n", im.postgres, password)
 	testArgs := func(context string, extra ...string) []string {
 		return append([]string{"run", "--stages", "build,test,push",
 			"--context", context,
 			"--images", reg.Repo("acme/" + filepath.Base(context)),
 			"--version", "1.0.0", "--tags", "version,latest",
 			"--services", services,
-			"--smoke-env", "DATABASE_URL=postgresql://shop:" + password + "@db:5432/shop\nWEB_CONCURRENCY=1",
+			"--smoke-env", "WEB_CONCURRENCY=1",
+			"--smoke-secrets", "DATABASE_URL=postgresql://shop:" + password + "@db:5432/shop",
 			"--ready-path", "/readyz",
 			"--test-command", `["sh", "-c", "python3 -m shop migrate --wait 30"]`,
 			"--structure-tests", "e2e/testdata/imagetest/shop.yaml",
