@@ -91,8 +91,8 @@ func (r *Restorer) Rollback(ctx context.Context, targets ...Target) (*Result, er
 			rs, err = r.daemonSet(ctx, t)
 		case rollout.Job:
 			rs = Restore{Target: t.Target, Action: Skipped, Message: fmt.Sprintf(
-				"a Job has no revisions to roll back to; the failed Job is kept for inspection (kubectl -n %s logs %s): delete it before the next deploy",
-				t.Namespace, t.Ref())}
+				"a Job has no revisions to roll back to; the failed Job is kept for inspection (kubectl -n %s logs %s): the next deploy that changes it replaces it, and to run it again unchanged, delete it first (kubectl -n %s delete %s)",
+				t.Namespace, t.Ref(), t.Namespace, t.Ref())}
 		default:
 			err = fmt.Errorf("rollback: %q is not a kind that can be rolled back; use Deployment, StatefulSet, DaemonSet or Job", t.Kind)
 		}
