@@ -317,7 +317,9 @@ func leftovers(res *Result) string {
 		case !a.IsWorkload():
 			others = append(others, a.String())
 		case restored[a.Namespace+"/"+a.Name+"/"+a.GVK.Kind]:
-		case a.Previous == nil || !a.Previous.Existed || a.GVK.Kind == "Job":
+		case a.GVK.Kind == "Job":
+			left = append(left, fmt.Sprintf("%s (a Job cannot be rolled back; to stop it: kubectl -n %s delete job %s)", a, ns, a.Name))
+		case a.Previous == nil || !a.Previous.Existed:
 			left = append(left, fmt.Sprintf("%s (created by this run: kubectl -n %s delete %s %s)", a, ns, resource, a.Name))
 		default:
 			left = append(left, fmt.Sprintf("%s (at the new release: kubectl -n %s rollout undo %s/%s)", a, ns, resource, a.Name))

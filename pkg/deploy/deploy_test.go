@@ -8,8 +8,10 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/rest"
 
+	"github.com/deploy-action/deploy-action/pkg/apply"
 	"github.com/deploy-action/deploy-action/pkg/kube"
 	"github.com/deploy-action/deploy-action/pkg/pin"
 	"github.com/deploy-action/deploy-action/pkg/render"
@@ -134,4 +136,29 @@ func TestResultOutputs(t *testing.T) {
 	assert.Empty(t, nilResult.Cause())
 	assert.False(t, nilResult.RolledBack())
 	assert.Nil(t, nilResult.Resources())
+}
+
+// TestLeftovers: an interrupted deploy says what it left, object by object,
+// with the command that finishes the job by hand.
+func TestLeftovers(t *testing.T) {
+	t.Parallel()
+	gvk := func(group, kind string) schema.GroupVersionKind {
+		return schema.GroupVersionKind{Group: group, Version: "v1", Kind: kind}
+	}
+	res := &Result{Apply: &apply.Result{Objects: []apply.Applied{
+		{GVK: gvk("", "ConfigMap"), Namespace: "shop", Name: "cfg", Action: apply.Configured},
+		{GVK: gvk("", "Service"), Namespace: "shop", Name: "web", Action: apply.Unchanged},
+		{GVK: gvk("apps", "Deployment"), Namespace: "shop", Name: "web", Action: apply.Configured, Previous: &apply.Previous{Existed: true}},
+		{GVK: gvk("apps", "Deployment"), Namespace: "shop", Name: "worker", Action: apply.Configured, Previous: &apply.Previous{Existed: true}},
+		{GVK: gvk("apps", "Deployment"), Namespace: "shop", Name: "new", Action: apply.Created, Previous: &apply.Previous{}},
+		{GVK: gvk("batch", "Job"), Namespace: "shop", Name: "migrate", Action: apply.Replaced, Previous: &apply.Previous{Existed: true}},
+	}}}
+	res.Rollback = &rollback.Result{Workloads: []rollback.Restore{
+		{Target: rollout.Target{Kind: rollout.Deployment, Namespace: "shop", Name: "web"}, Action: rollback.Restored, To: 3},
+	}}
+	got := leftovers(res)
+	assert.Equal(t, "left: Deployment shop/worker (at the new release: kubectl -n shop rollout undo deployment/worker), "+
+		"Deployment shop/new (created by this run: kubectl -n shop delete deployment new), "+
+		"Job shop/migrate (a Job cannot be rolled back; to stop it: kubectl -n shop delete job migrate); "+
+		"applied and kept as they are: ConfigMap shop/cfg", got)
 }
