@@ -31,11 +31,7 @@ func (e *env) reportResult(res *pipeline.Result, runErr error) {
 			result = "failed"
 		}
 		e.rep.Output("test-result", result)
-		if e.rep.InActions() {
-			b.WriteString(res.Test.Markdown())
-		} else {
-			b.WriteString(res.Test.Text())
-		}
+		b.WriteString(res.Test.Markdown())
 		b.WriteString("\n")
 	}
 	if res.Push != nil {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/deploy-action/deploy-action/internal/demo"
 	"github.com/deploy-action/deploy-action/internal/report"
+	"github.com/deploy-action/deploy-action/pkg/apply"
 )
 
 // Version information, set at link time (-ldflags "-X ...").
@@ -32,6 +33,9 @@ type env struct {
 	stdout, stderr io.Writer
 	getenv         func(string) string
 	rep            *report.Reporter
+	// summaryFiles get the run's summary when it ends (--summary-file).
+	summaryFiles []string
+	verbose      bool
 }
 
 // Execute runs the CLI with args and returns the process exit code.
@@ -44,6 +48,12 @@ func Execute(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	err := root.ExecuteContext(ctx)
+	// The summary of a failed run is the one most worth keeping.
+	for _, f := range e.summaryFiles {
+		if werr := e.rep.WriteSummary(f); werr != nil && err == nil {
+			err = fmt.Errorf("flag --summary-file: %w; name a file in a writable directory", werr)
+		}
+	}
 	if err == nil {
 		return 0
 	}
@@ -77,6 +87,16 @@ func newRoot(e *env) *cobra.Command {
 the same binary is the GitHub Action (uses: deploy-action/deploy-action@v1) and this CLI.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+	}
+	root.PersistentFlags().StringArrayVar(&e.summaryFiles, "summary-file", nil,
+		"also write the summary to this file: Markdown, or an HTML page for a name ending in .html (repeatable)")
+	root.PersistentFlags().BoolVarP(&e.verbose, "verbose", "v", false, "list every row of the summary (objects left unchanged too)")
+	root.PersistentPreRun = func(*cobra.Command, []string) {
+		e.rep.SetTerminal(report.TerminalOptions{
+			Color:   report.ColorFor(e.stdout, e.getenv),
+			Verbose: e.verbose,
+			Folds:   []report.Fold{{Column: "Applied", Value: string(apply.Unchanged), Noun: "objects"}},
+		})
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError{cmd: c.Name(), err: err}

@@ -171,12 +171,13 @@ func (t *layout) block(n ast.Node, indent string) {
 }
 
 var (
-	htmlTag   = regexp.MustCompile(`<[^>]*>`)
+	htmlTag   = regexp.MustCompile(`(?i)</?(details|summary)\s*>`)
 	htmlBreak = regexp.MustCompile(`(?i)<br\s*/?>`)
 )
 
-// htmlText is the text of a snippet of HTML the summaries themselves write
-// (details, summary, br): no general HTML is expected here.
+// htmlText is the text of a snippet of HTML the summaries themselves write:
+// their tags (details, summary, br) go, anything else that looks like a tag
+// (<namespace> in a message) is text and stays.
 func htmlText(s string) string {
 	s = htmlBreak.ReplaceAllString(s, "\n")
 	s = htmlTag.ReplaceAllString(s, "")

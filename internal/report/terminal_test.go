@@ -20,7 +20,8 @@ var sampleSummary = "### deploy-action\n\n" +
 	Table([]string{"Stage", "Result", "Time"}, [][]string{{"build", "ok", "1.2s"}, {"push", "failed:\nrefused|denied", "3ms"}}) +
 	"\n#### `deployment/web`: CrashLoop\n\nthe container exits with code 1\n\n**Fix:** read the logs\n\n" +
 	"Events:\n\n- Back-off restarting\n- Started\n\n```sh\nkubectl -n shop logs web\n```\n\n" +
-	"<details><summary>policy: user (fail)</summary>\n\n- runs as root\n\n</details>\n"
+	"<details><summary>policy: user (fail)</summary>\n\n- runs as root\n\n</details>\n\n" +
+	"Use <registry>/<namespace>/<name>.\n"
 
 var unchangedFold = []Fold{{Column: "Applied", Value: "unchanged", Noun: "objects"}}
 
@@ -58,6 +59,8 @@ Events:
 policy: user (fail)
 
   • runs as root
+
+Use <registry>/<namespace>/<name>.
 `
 	assert.Equal(t, want, got)
 	assert.NotContains(t, got, "\x1b[", "no colour unless asked")
