@@ -152,6 +152,7 @@ daemonless sample instead; each part it skips is named with the command that ena
 	c.Flags().StringVar(&o.DockerHost, "docker-host", "", "Docker engine address (default: DOCKER_HOST, else the local socket)")
 	c.Flags().StringVar(&o.Version, "version", "0.1.0", "the version tag to push, besides latest")
 	c.Flags().BoolVar(&o.Serve, "serve", false, "keep the registry up until interrupted, to inspect the images")
+	c.Flags().StringVar(&o.Namespace, "namespace", demo.Namespace, "the namespace the demo deploys to")
 	c.Flags().StringVar(&o.Kubeconfig, "kubeconfig-file", "", "deploy to this cluster (make demo gives it the test control plane)")
 	return c
 }

@@ -58,7 +58,9 @@ type Options struct {
 	// then a broken release that is caught and rolled back. `make demo` gives
 	// it the test control plane.
 	Kubeconfig string
-	Now        func() time.Time
+	// Namespace is where the release goes; default Namespace.
+	Namespace string
+	Now       func() time.Time
 }
 
 // Outcome is what the demo showed, for its caller and its tests.
@@ -98,6 +100,9 @@ func Run(ctx context.Context, rep *report.Reporter, o Options) (*Outcome, error)
 	}
 	if o.Version == "" {
 		o.Version = "0.1.0"
+	}
+	if o.Namespace == "" {
+		o.Namespace = Namespace
 	}
 	out := &Outcome{}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -212,7 +217,7 @@ func release(ctx context.Context, rep *report.Reporter, a *app, o Options, out *
 	// The deploy is the later job of a split workflow: it gets the pushed
 	// reference as its image-map, the manifests keep their own repository.
 	end = rep.Group(fmt.Sprintf("%s %s: deploy %s", a.name, o.Version, pushed))
-	dres, err := deployRun(ctx, rep, a, o.Kubeconfig, pushed)
+	dres, err := deployRun(ctx, rep, a, o, pushed)
 	end()
 	if dres != nil {
 		res.Deploy = dres.Deploy
@@ -226,7 +231,7 @@ func release(ctx context.Context, rep *report.Reporter, a *app, o Options, out *
 
 	broken := "example.com/crash@" + digest
 	end = rep.Group(fmt.Sprintf("%s, broken (its containers crash): deploy %s", a.name, broken))
-	bres, err := deployRun(ctx, rep, a, o.Kubeconfig, broken)
+	bres, err := deployRun(ctx, rep, a, o, broken)
 	end()
 	rep.Summary(summary.Markdown(fmt.Sprintf("Release %s, broken: caught and rolled back", a.name), bres, err))
 	if bres == nil || bres.Deploy == nil || err == nil || !bres.Deploy.RolledBack() {
@@ -237,7 +242,7 @@ func release(ctx context.Context, rep *report.Reporter, a *app, o Options, out *
 }
 
 // deployRun deploys a's manifests with their image pinned to ref.
-func deployRun(ctx context.Context, rep *report.Reporter, a *app, kubeconfig, ref string) (*pipeline.Result, error) {
+func deployRun(ctx context.Context, rep *report.Reporter, a *app, o Options, ref string) (*pipeline.Result, error) {
 	m, err := pin.ParseMapping(a.image + "=" + ref)
 	if err != nil {
 		return nil, err
@@ -245,10 +250,10 @@ func deployRun(ctx context.Context, rep *report.Reporter, a *app, kubeconfig, re
 	w, _ := rep.Writer()
 	grace := 5 * time.Second
 	d, err := deploy.New(deploy.Config{
-		Access:          kube.Access{Kubeconfig: kubeconfig},
+		Access:          kube.Access{Kubeconfig: o.Kubeconfig},
 		Manifests:       render.Spec{Paths: []string{a.manifests}},
 		ImageMap:        []pin.Mapping{m},
-		Namespace:       Namespace,
+		Namespace:       o.Namespace,
 		CreateNamespace: true,
 		Grace:           &grace,
 		Rollback:        true,
