@@ -7,7 +7,7 @@
 # when complete, so an interrupted build is never mistaken for a finished one.
 #
 # usage: e2e/cluster/build.sh [-q] [component...]
-#   components: etcd kube kwok kubeconform schemas (default: all, in that order)
+#   components: etcd kube kwok kubeconform schemas (default: all, side by side)
 #   -q          print nothing but errors
 # environment:
 #   DEPLOY_ACTION_CACHE  cache root (default /var/cache/deploy-action, or
@@ -160,6 +160,38 @@ components=("$@")
 if [[ ${#components[@]} -eq 0 ]]; then
 	components=(etcd kube kwok kubeconform schemas)
 fi
+# The components build side by side: each is a module of its own, and a build's
+# single-threaded phases (module downloads, the link of a big binary) leave a core
+# idle that another build fills. The schemas come from kube's module and wait for
+# it: two go commands compiling the same packages at once would both compile them.
+chain() {
+	local c
+	for c in "$@"; do
+		build_one "$c" || return
+	done
+}
+declare -a chains=()
+after_kube=()
 for c in "${components[@]}"; do
-	build_one "$c"
+	case $c in
+	kube) ;;
+	schemas) after_kube+=(schemas) ;;
+	*) chains+=("$c") ;;
+	esac
 done
+pids=()
+if [[ " ${components[*]} " == *" kube "* ]]; then
+	chain kube "${after_kube[@]}" &
+	pids+=($!)
+elif ((${#after_kube[@]} > 0)); then
+	chains+=("${after_kube[@]}")
+fi
+for c in "${chains[@]}"; do
+	chain "$c" &
+	pids+=($!)
+done
+failed=0
+for p in "${pids[@]}"; do
+	wait "$p" || failed=1
+done
+exit "$failed"
