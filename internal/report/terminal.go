@@ -369,7 +369,7 @@ func (t *layout) status(s string) string {
 	if !t.o.Color {
 		return s
 	}
-	word := strings.ToLower(strings.TrimLeft(s, "✅❌⚠️⏭⏸ \ufe0f"))
+	word := strings.ToLower(strings.TrimLeft(s, "✅❌⚠⏭⏸ \ufe0f"))
 	switch {
 	case strings.HasPrefix(word, "fail"), strings.HasPrefix(word, "error"), strings.HasPrefix(s, "❌"):
 		return t.style(ansiRed, s)
