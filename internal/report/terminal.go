@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"fmt"
+	"html"
 	"regexp"
 	"strings"
 
@@ -122,7 +123,7 @@ func (t *layout) block(n ast.Node, indent string) {
 			}
 			lines := strings.Split(strings.Trim(sub.b.String(), "\n"), "\n")
 			for j, l := range lines {
-				prefix := strings.Repeat(" ", runewidth.StringWidth(bullet))
+				prefix := strings.Repeat(" ", width(bullet))
 				if j == 0 {
 					prefix = bullet
 				}
@@ -212,7 +213,7 @@ func (t *layout) inline(n ast.Node) string {
 			if c.IsRaw() {
 				b.Write(c.Value(t.src))
 			} else {
-				b.WriteString(unescape(string(c.Value(t.src))))
+				b.WriteString(html.UnescapeString(unescape(string(c.Value(t.src)))))
 			}
 			if c.HardLineBreak() || c.SoftLineBreak() {
 				b.WriteString("\n")
@@ -313,7 +314,7 @@ func (t *layout) table(n *east.Table, indent string) {
 					break
 				}
 				for _, l := range strings.Split(c, "\n") {
-					widths[i] = max(widths[i], runewidth.StringWidth(l))
+					widths[i] = max(widths[i], width(l))
 				}
 			}
 		}
@@ -352,7 +353,7 @@ func (t *layout) row(indent string, cells []string, widths []int, header bool) {
 			if l < len(split[i]) {
 				s = split[i][l]
 			}
-			pad := strings.Repeat(" ", max(0, w-runewidth.StringWidth(s)))
+			pad := strings.Repeat(" ", max(0, w-width(s)))
 			if header {
 				s = t.style(ansiBold, s)
 			} else {
@@ -385,6 +386,21 @@ func (t *layout) status(s string) string {
 func (t *layout) plain(n ast.Node) string {
 	sub := layout{src: t.src, o: TerminalOptions{}}
 	return sub.inline(n)
+}
+
+// width is how many columns s takes on a terminal. An emoji followed by the
+// variation selector U+FE0F ("⚠️") is drawn two columns wide, which
+// runewidth counts as one.
+func width(s string) int {
+	w := runewidth.StringWidth(s)
+	prev := rune(0)
+	for _, r := range s {
+		if r == '\ufe0f' && prev != 0 && runewidth.RuneWidth(prev) == 1 {
+			w++
+		}
+		prev = r
+	}
+	return w
 }
 
 // HTML renders markdown as a standalone HTML page titled title. Raw HTML in

@@ -17,7 +17,7 @@ var sampleSummary = "### deploy-action\n\n" +
 		{"`Service shop/web`", "unchanged", "k8s/web.yaml"},
 		{"`ConfigMap shop/settings`", "unchanged", "k8s/cm.yaml"},
 	}) + "\n" +
-	Table([]string{"Stage", "Result", "Time"}, [][]string{{"build", "ok", "1.2s"}, {"push", "failed:\nrefused|denied", "3ms"}}) +
+	Table([]string{"Stage", "Result", "Time"}, [][]string{{"build", "ok", "1.2s"}, {"push", "failed:\nrefused|denied", "3ms"}, {"test", "⚠️ warn", "a &amp;&amp; b"}}) +
 	"\n#### `deployment/web`: CrashLoop\n\nthe container exits with code 1\n\n**Fix:** read the logs\n\n" +
 	"Events:\n\n- Back-off restarting\n- Started\n\n```sh\nkubectl -n shop logs web\n```\n\n" +
 	"<details><summary>policy: user (fail)</summary>\n\n- runs as root\n\n</details>\n\n" +
@@ -38,10 +38,11 @@ Deployment shop/web  configured  k8s/web.yaml
 2 objects unchanged (-v lists them)
 
 Stage  Result          Time
-─────  ──────────────  ────
+─────  ──────────────  ──────
 build  ok              1.2s
 push   failed:         3ms
        refused|denied
+test   ⚠️ warn         a && b
 
 deployment/web: CrashLoop
 
