@@ -13,6 +13,7 @@
 #   DEPLOY_ACTION_CACHE  the cache the setup and the control plane use (see those scripts)
 #   DEMO_DIR             where the binaries, the cluster and the summary go (default .cache/demo)
 #   GO                   the go command (default go)
+#   DEMO_PROVISION       "no" provisions nothing, even as root on Debian (default: auto)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -32,7 +33,7 @@ command -v "$GO" >/dev/null || die "go is not installed (https://go.dev/dl)"
 mkdir -p "$DEMO_DIR"
 
 provision=false
-if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+if [[ ${DEMO_PROVISION:-auto} != no && $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
 	provision=true
 fi
 engine=false
