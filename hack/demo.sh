@@ -43,6 +43,8 @@ fi
 
 # What the first run has to build, said before it starts.
 plan=()
+[[ -x $DEMO_DIR/bin/deploy-action ]] ||
+	plan+=("deploy-action itself (4 to 5 minutes with empty Go caches, seconds afterwards)")
 if $engine; then
 	"$DOCKER" image inspect "$BASE_IMAGE" >/dev/null 2>&1 || plan+=("the base image $BASE_IMAGE with debootstrap (about 1 minute)")
 elif $provision; then
