@@ -101,6 +101,7 @@ the same binary is the GitHub Action (uses: deploy-action/deploy-action@v1) and 
 		e.rep.SetTerminal(report.TerminalOptions{
 			Color:   report.ColorFor(e.stdout, e.getenv),
 			Verbose: e.verbose,
+			Width:   report.TerminalWidth(e.stdout),
 			Folds:   []report.Fold{{Column: "Applied", Value: string(apply.Unchanged), Noun: "objects"}},
 		})
 	}

@@ -245,6 +245,19 @@ func (r *Reporter) WriteSummary(path string) error {
 	return nil
 }
 
+// TerminalWidth is the width in columns of w when it is a terminal, else 0.
+func TerminalWidth(w io.Writer) int {
+	f, ok := w.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return 0
+	}
+	cols, _, err := term.GetSize(int(f.Fd()))
+	if err != nil {
+		return 0
+	}
+	return cols
+}
+
 // ColorFor reports whether output to w may be coloured: w is a terminal,
 // NO_COLOR (https://no-color.org) is unset or empty, and TERM is not "dumb".
 func ColorFor(w io.Writer, getenv func(string) string) bool {

@@ -29,6 +29,9 @@ type TerminalOptions struct {
 	// Folds count rather than list a table's routine rows (objects a release
 	// left unchanged).
 	Folds []Fold
+	// Width is the terminal's width in columns; a table wider than that has
+	// its last column wrapped at spaces. 0: no limit (a pipe, a file).
+	Width int
 }
 
 // Fold counts, instead of listing, the rows of a table whose Column holds
@@ -322,6 +325,24 @@ func (t *layout) table(n *east.Table, indent string) {
 		for _, r := range rows {
 			measure(r)
 		}
+		if last := len(widths) - 1; t.o.Width > 0 && last > 0 {
+			used := 2 * last
+			for _, w := range widths[:last] {
+				used += w
+			}
+			if room := max(t.o.Width-used, 20); widths[last] > room {
+				widths[last] = 0
+				for _, r := range rows {
+					if last < len(r) {
+						r[last] = wrap(r[last], room)
+						for _, l := range strings.Split(r[last], "\n") {
+							widths[last] = max(widths[last], width(l))
+						}
+					}
+				}
+				widths[last] = max(widths[last], width(header[last]))
+			}
+		}
 		t.row(indent, header, widths, true)
 		seps := make([]string, len(widths))
 		for i, w := range widths {
@@ -386,6 +407,28 @@ func (t *layout) status(s string) string {
 func (t *layout) plain(n ast.Node) string {
 	sub := layout{src: t.src, o: TerminalOptions{}}
 	return sub.inline(n)
+}
+
+// wrap breaks the lines of s at spaces so that each fits in n columns where
+// it can; a word longer than n stays whole.
+func wrap(s string, n int) string {
+	var out []string
+	for _, line := range strings.Split(s, "\n") {
+		var cur string
+		for _, w := range strings.Fields(line) {
+			switch {
+			case cur == "":
+				cur = w
+			case width(cur)+1+width(w) <= n:
+				cur += " " + w
+			default:
+				out = append(out, cur)
+				cur = w
+			}
+		}
+		out = append(out, cur)
+	}
+	return strings.Join(out, "\n")
 }
 
 // width is how many columns s takes on a terminal. An emoji followed by the

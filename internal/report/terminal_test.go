@@ -141,3 +141,21 @@ func TestColorFor(t *testing.T) {
 	assert.False(t, ColorFor(f, env()), "a file is not a terminal")
 	assert.False(t, ColorFor(os.Stdout, env("NO_COLOR", "1")), "NO_COLOR wins")
 }
+
+func TestTerminalWidth(t *testing.T) {
+	t.Parallel()
+	md := Table([]string{"check", "message"}, [][]string{
+		{"labels", "missing or empty label org.opencontainers.image.source, so nobody can tell where the image came from"},
+		{"user", "runs as UID 10001"},
+	})
+	got := Terminal(md, TerminalOptions{Width: 40})
+	assert.Equal(t, `check   message
+──────  ────────────────────────────────
+labels  missing or empty label
+        org.opencontainers.image.source,
+        so nobody can tell where the
+        image came from
+user    runs as UID 10001
+`, got)
+	assert.Equal(t, Terminal(md, TerminalOptions{}), Terminal(md, TerminalOptions{Width: 500}), "a table that fits is left alone")
+}
