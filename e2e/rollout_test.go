@@ -117,8 +117,8 @@ func TestRolloutShop(t *testing.T) {
 	dep, err := c.Client.AppsV1().Deployments(ns).Get(context.Background(), "shop", metav1.GetOptions{})
 	require.NoError(t, err)
 	assert.EqualValues(t, 2, dep.Status.ReadyReplicas)
-	assert.Regexp(t, `\| `+"`deployment/shop`"+` \| `+ns+` \| `+regexp.QuoteMeta(repo+"@"+d[1])+` \| 2/2 available, 2 updated \| [0-9.]+m?s \| ✅ rolled out \|`, out)
-	assert.Regexp(t, "(?m)^\\| deploy \\| ok \\|", out)
+	assert.Regexp(t, `(?m)^deployment/shop\s+`+ns+`\s+`+regexp.QuoteMeta(repo+"@"+d[1])+`\s+2/2 available, 2 updated\s+[0-9.]+m?s\s+✅ rolled out$`, out)
+	assert.Regexp(t, `(?m)^deploy\s+ok\s`, out)
 
 	// A later job deploys what an earlier one pushed: its "refs" output is an
 	// "image-map".
@@ -127,7 +127,11 @@ func TestRolloutShop(t *testing.T) {
 		"--image-map", o["refs"])
 	require.Equal(t, 0, code, out)
 	assert.Equal(t, "succeeded", outputs(out)["verdict"])
-	assert.Contains(t, out, "| `Deployment "+ns+"/shop` | unchanged |")
+	assert.Regexp(t, `(?m)^\d+ objects unchanged \(-v lists them\)$`, out, "routine rows are counted")
+	out, code = testenv.Run(t, rolloutEnv(c), "run", "--stages", "deploy", "--manifests", manifests, "--namespace", ns,
+		"--image-map", o["refs"], "-v")
+	require.Equal(t, 0, code, out)
+	assert.Regexp(t, `(?m)^Deployment `+ns+`/shop\s+unchanged\s`, out, "-v lists them")
 	assert.Equal(t, repo+"@"+d[1], deployedImage(t, c, ns))
 }
 

@@ -7,8 +7,10 @@
 # when complete, so an interrupted build is never mistaken for a finished one.
 #
 # usage: e2e/cluster/build.sh [-q] [component...]
-#   components: etcd kube kwok kubeconform schemas (default: all, in that order)
+#   components: etcd kube kwok kubeconform schemas (default: all, side by side)
 #   -q          print nothing but errors
+#   -c          build nothing: print the components that are not built yet, and exit 1
+#               if there is one
 # environment:
 #   DEPLOY_ACTION_CACHE  cache root (default /var/cache/deploy-action, or
 #                        ${XDG_CACHE_HOME:-~/.cache}/deploy-action when that is not writable)
@@ -17,10 +19,15 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 quiet=false
-if [[ ${1:-} == -q ]]; then
-	quiet=true
+check=false
+while [[ ${1:-} == -* ]]; do
+	case $1 in
+	-q) quiet=true ;;
+	-c) check=true ;;
+	*) die "unknown option $1 (want -q or -c)" ;;
+	esac
 	shift
-fi
+done
 
 log() { $quiet || printf '%s\n' "$*" >&2; }
 die() {
@@ -115,8 +122,12 @@ build_one() {
 	dest="$root/$c/$v"
 	s=$(stamp "$c" "$v")
 	if [[ -f $dest/.complete && $(<"$dest/.complete") == "$s" ]]; then
-		$quiet || printf '%s %s %s\n' "$c" "$v" "$dest"
+		$quiet || $check || printf '%s %s %s\n' "$c" "$v" "$dest"
 		return
+	fi
+	if $check; then
+		printf '%s %s\n' "$c" "$v"
+		return 1
 	fi
 
 	mkdir -p "$root/$c"
@@ -160,6 +171,45 @@ components=("$@")
 if [[ ${#components[@]} -eq 0 ]]; then
 	components=(etcd kube kwok kubeconform schemas)
 fi
+if $check; then
+	missing=0
+	for c in "${components[@]}"; do
+		build_one "$c" || missing=1
+	done
+	exit "$missing"
+fi
+# The components build side by side: each is a module of its own, and a build's
+# single-threaded phases (module downloads, the link of a big binary) leave a core
+# idle that another build fills. The schemas come from kube's module and wait for
+# it: two go commands compiling the same packages at once would both compile them.
+chain() {
+	local c
+	for c in "$@"; do
+		build_one "$c" || return
+	done
+}
+declare -a chains=()
+after_kube=()
 for c in "${components[@]}"; do
-	build_one "$c"
+	case $c in
+	kube) ;;
+	schemas) after_kube+=(schemas) ;;
+	*) chains+=("$c") ;;
+	esac
 done
+pids=()
+if [[ " ${components[*]} " == *" kube "* ]]; then
+	chain kube "${after_kube[@]}" &
+	pids+=($!)
+elif ((${#after_kube[@]} > 0)); then
+	chains+=("${after_kube[@]}")
+fi
+for c in "${chains[@]}"; do
+	chain "$c" &
+	pids+=($!)
+done
+failed=0
+for p in "${pids[@]}"; do
+	wait "$p" || failed=1
+done
+exit "$failed"

@@ -17,7 +17,7 @@ CLUSTER_NODES ?= 3
 test-e2e: cluster-build
 
 cluster-build:
-	e2e/cluster/build.sh
+	$(call step,control plane,e2e/cluster/build.sh)
 
 cluster-up: cluster-build
 	@go run ./e2e/kubetest/cmd/kubetest-cluster up -dir $(CLUSTER_DIR) -nodes $(CLUSTER_NODES)

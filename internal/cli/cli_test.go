@@ -203,3 +203,34 @@ func TestVersion(t *testing.T) {
 	require.Equal(t, 0, r.code)
 	assert.Regexp(t, `^deploy-action \S+ \(commit \S+\)\n$`, r.stdout)
 }
+
+// TestTerminalSummary: outside Actions the summary is laid out for the
+// terminal, with no Markdown, and written as Markdown or HTML only where
+// --summary-file asks; the job summary file is left alone.
+func TestTerminalSummary(t *testing.T) {
+	t.Parallel()
+	host := registryHost(t, quietRegistry())
+	dir := t.TempDir()
+	md, html := filepath.Join(dir, "summary.md"), filepath.Join(dir, "summary.html")
+	r := execute(t, map[string]string{"NO_COLOR": "1"}, "run", "--stages", "build,push", "--base", "scratch", "--layers", siteDir(t)+":/srv",
+		"--images", host+"/acme/shop", "--version", "1.4.0", "--tags", "version,latest", "--summary-file", md, "--summary-file", html)
+	require.Equal(t, 0, r.code, r.stdout+r.stderr)
+	assert.NotContains(t, r.stdout, "| ---", "no Markdown table on the terminal")
+	assert.NotContains(t, r.stdout, "###")
+	assert.Regexp(t, `(?m)^Registry\s+Result\s+Reference\s+Time$`, r.stdout)
+	assert.Regexp(t, `(?m)^`+host+`/acme/shop\s+pushed\s+`+host+`/acme/shop@sha256:[0-9a-f]{64}\s+\S+$`, r.stdout)
+	assert.NotContains(t, r.stdout, "\x1b[", "no colour off a TTY")
+	assert.Empty(t, r.files["GITHUB_STEP_SUMMARY"], "outside Actions the job summary is not written")
+
+	b, err := os.ReadFile(md)
+	require.NoError(t, err)
+	assert.Contains(t, string(b), "| Registry | Result | Reference | Time |")
+	assert.Contains(t, string(b), "| `"+host+"/acme/shop` | pushed |")
+	h, err := os.ReadFile(html)
+	require.NoError(t, err)
+	assert.Contains(t, string(h), "<td><code>"+host+"/acme/shop</code></td>")
+
+	bad := execute(t, map[string]string{}, "version", "--summary-file", filepath.Join(md, "under-a-file.md"))
+	assert.Equal(t, 1, bad.code)
+	assert.Contains(t, bad.stderr, "flag --summary-file: writing the summary to "+filepath.Join(md, "under-a-file.md"))
+}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/deploy-action/deploy-action/internal/demo"
 	"github.com/deploy-action/deploy-action/internal/report"
+	"github.com/deploy-action/deploy-action/pkg/apply"
 )
 
 // Version information, set at link time (-ldflags "-X ...").
@@ -32,6 +33,9 @@ type env struct {
 	stdout, stderr io.Writer
 	getenv         func(string) string
 	rep            *report.Reporter
+	// summaryFiles get the run's summary when it ends (--summary-file).
+	summaryFiles []string
+	verbose      bool
 }
 
 // Execute runs the CLI with args and returns the process exit code.
@@ -44,6 +48,18 @@ func Execute(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	err := root.ExecuteContext(ctx)
+	// The summary of a failed run is the one most worth keeping.
+	for _, f := range e.summaryFiles {
+		if werr := e.rep.WriteSummary(f); werr != nil {
+			if err == nil {
+				err = fmt.Errorf("flag --summary-file: %w; name a file in a writable directory", werr)
+			}
+			continue
+		}
+		if e.rep.SummaryMarkdown() != "" {
+			e.rep.Infof("summary written to %s", f)
+		}
+	}
 	if err == nil {
 		return 0
 	}
@@ -78,6 +94,17 @@ the same binary is the GitHub Action (uses: deploy-action/deploy-action@v1) and 
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.PersistentFlags().StringArrayVar(&e.summaryFiles, "summary-file", nil,
+		"also write the summary to this file: Markdown, or an HTML page for a name ending in .html (repeatable)")
+	root.PersistentFlags().BoolVarP(&e.verbose, "verbose", "v", false, "list every row of the summary (objects left unchanged too)")
+	root.PersistentPreRun = func(*cobra.Command, []string) {
+		e.rep.SetTerminal(report.TerminalOptions{
+			Color:   report.ColorFor(e.stdout, e.getenv),
+			Verbose: e.verbose,
+			Width:   report.TerminalWidth(e.stdout),
+			Folds:   []report.Fold{{Column: "Applied", Value: string(apply.Unchanged), Noun: "objects"}},
+		})
+	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError{cmd: c.Name(), err: err}
 	})
@@ -97,25 +124,36 @@ func newVersionCmd(e *env) *cobra.Command {
 	}
 }
 
+// demoSummaryFiles are where the demo writes its summary when --summary-file
+// is not given.
+var demoSummaryFiles = []string{".cache/demo/summary.md", ".cache/demo/summary.html"}
+
 func newDemoCmd(e *env) *cobra.Command {
 	var o demo.Options
 	c := &cobra.Command{
 		Use:   "demo",
-		Short: "Run build, tag and push on embedded defaults, against an in-process registry",
-		Long: `demo needs nothing configured: it starts an OCI registry on 127.0.0.1, builds a sample
-image without a daemon, tags it <version> and latest, pushes it, and prints what to do next.
-With a Docker engine running it also builds the sample shop through BuildKit and pushes it.
-With --kubeconfig-file it deploys the sample to that cluster, then a broken release of it,
-which the watch catches and rolls back.`,
+		Short: "Run the whole pipeline on embedded defaults: build, test, push, deploy, and a broken release rolled back",
+		Long: `demo needs nothing configured. It starts an OCI registry on 127.0.0.1, builds the sample
+shop through BuildKit, tests it (policy checks, structure tests, a smoke run against PostgreSQL),
+pushes it as <namespace>/<name>:<version> and latest, and with --kubeconfig-file deploys it by
+digest, then deploys a broken release of it, which the watch catches and rolls back. It ends with
+the summary a workflow's job gets, also written as Markdown and HTML (.cache/demo/summary.md and
+.html unless --summary-file says otherwise). Without a Docker engine it builds and releases a
+daemonless sample instead; each part it skips is named with the command that enables it.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			return demo.Run(c.Context(), e.rep, o)
+			if !c.Flags().Changed("summary-file") {
+				e.summaryFiles = demoSummaryFiles
+			}
+			_, err := demo.Run(c.Context(), e.rep, o)
+			return err
 		},
 	}
-	c.Flags().StringVar(&o.ShopDir, "shop", "e2e/testdata/shop", "the sample shop's build context (skipped when absent)")
+	c.Flags().StringVar(&o.ShopDir, "shop", "e2e/testdata/shop", "the sample shop's build context; \"\" releases the daemonless sample")
 	c.Flags().StringVar(&o.DockerHost, "docker-host", "", "Docker engine address (default: DOCKER_HOST, else the local socket)")
 	c.Flags().StringVar(&o.Version, "version", "0.1.0", "the version tag to push, besides latest")
 	c.Flags().BoolVar(&o.Serve, "serve", false, "keep the registry up until interrupted, to inspect the images")
-	c.Flags().StringVar(&o.Kubeconfig, "kubeconfig-file", "", "also deploy the sample to this cluster (make demo uses the test control plane when it is built)")
+	c.Flags().StringVar(&o.Namespace, "namespace", demo.Namespace, "the namespace the demo deploys to")
+	c.Flags().StringVar(&o.Kubeconfig, "kubeconfig-file", "", "deploy to this cluster (make demo gives it the test control plane)")
 	return c
 }

@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
 
 	"github.com/sethvargo/go-githubactions"
+	"golang.org/x/term"
 )
 
 // Reporter writes what a run does for the place it runs in: workflow commands,
@@ -26,6 +28,8 @@ type Reporter struct {
 	masked  map[string]bool // sent to the runner already
 	outputs map[string]string
 	order   []string
+	term    TerminalOptions
+	summary strings.Builder // masked Markdown, for WriteSummary
 }
 
 type options struct {
@@ -197,14 +201,84 @@ func (r *Reporter) Outputs() map[string]string {
 	return m
 }
 
-// Summary adds markdown to the job summary; on a terminal it is printed.
+// SetTerminal sets how summaries are laid out on a terminal (colour,
+// verbosity, folded rows). Actions gets the Markdown whatever it says.
+func (r *Reporter) SetTerminal(o TerminalOptions) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.term = o
+}
+
+// Summary adds markdown to the job summary; on a terminal it is printed laid
+// out for the terminal (see Terminal). Either way it is kept for WriteSummary.
 func (r *Reporter) Summary(markdown string) {
-	markdown = r.mask.Mask(markdown)
+	masked := r.mask.Mask(markdown)
+	markdown = strings.TrimRight(masked, "\n") + "\n"
+	r.mu.Lock()
+	if r.summary.Len() > 0 {
+		r.summary.WriteString("\n")
+	}
+	r.summary.WriteString(markdown)
+	o := r.term
+	r.mu.Unlock()
 	if r.actions {
-		r.gha.AddStepSummary(markdown)
+		r.gha.AddStepSummary(masked)
 		return
 	}
-	fmt.Fprintln(r.out, strings.TrimRight(markdown, "\n"))
+	fmt.Fprint(r.out, Terminal(markdown, o))
+}
+
+// SummaryMarkdown returns every summary added so far, masked, as Markdown.
+func (r *Reporter) SummaryMarkdown() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.summary.String()
+}
+
+// WriteSummary writes the summary so far to path: as an HTML page when path
+// ends in .html or .htm, as Markdown otherwise.
+func (r *Reporter) WriteSummary(path string) error {
+	md := r.SummaryMarkdown()
+	data := md
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".html", ".htm":
+		var err error
+		if data, err = HTML("deploy-action summary", md); err != nil {
+			return err
+		}
+	}
+	if dir := filepath.Dir(path); dir != "." {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("writing the summary to %s: %w", path, err)
+		}
+	}
+	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+		return fmt.Errorf("writing the summary to %s: %w", path, err)
+	}
+	return nil
+}
+
+// TerminalWidth is the width in columns of w when it is a terminal, else 0.
+func TerminalWidth(w io.Writer) int {
+	f, ok := w.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return 0
+	}
+	cols, _, err := term.GetSize(int(f.Fd()))
+	if err != nil {
+		return 0
+	}
+	return cols
+}
+
+// ColorFor reports whether output to w may be coloured: w is a terminal,
+// NO_COLOR (https://no-color.org) is unset or empty, and TERM is not "dumb".
+func ColorFor(w io.Writer, getenv func(string) string) bool {
+	if getenv("NO_COLOR") != "" || getenv("TERM") == "dumb" {
+		return false
+	}
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 // Flush prints the recorded outputs on a terminal (Actions already has them).

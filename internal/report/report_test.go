@@ -72,7 +72,7 @@ func TestReporterTerminal(t *testing.T) {
 	assert.Contains(t, got, "==> push\nlogging in with ***\n")
 	assert.Contains(t, got, "progress *** done\nlast\n", "progress is line-buffered so a secret split across writes is still masked")
 	assert.Contains(t, got, "error: denied for ***\n")
-	assert.Contains(t, got, "| x\\|y | *** |")
+	assert.Contains(t, got, "a    b\n───  ───\nx|y  ***\n")
 	assert.Contains(t, got, "digest=sha256:abc\nrefs<<EOF\na@sha256:abc\nb@sha256:abc\nEOF\n")
 }
 

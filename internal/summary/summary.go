@@ -1,0 +1,62 @@
+package summary
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/deploy-action/deploy-action/internal/report"
+	"github.com/deploy-action/deploy-action/pkg/pipeline"
+)
+
+// Markdown renders what a run did as a job summary headed title: the digest
+// and tags, the image test, a row per registry, the deploy, and a row per
+// stage; runErr, when the run failed, closes it.
+func Markdown(title string, r *pipeline.Result, runErr error) string {
+	if r == nil {
+		return ""
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "### %s\n\n", title)
+	if r.Image != nil {
+		fmt.Fprintf(&b, "**Image digest:** `%s`\n\n", r.Digest)
+	}
+	if len(r.Tags) > 0 {
+		fmt.Fprintf(&b, "**Tags:** %s\n\n", "`"+strings.Join(r.Tags, "`, `")+"`")
+	}
+	if r.Test != nil {
+		b.WriteString(r.Test.Markdown())
+		b.WriteString("\n")
+	}
+	if r.Push != nil {
+		var rows [][]string
+		for _, reg := range r.Push.Registries {
+			status := "pushed"
+			if reg.Err != nil {
+				status = "failed: " + reg.Err.Error()
+			}
+			rows = append(rows, []string{"`" + reg.Repository + "`", status, "`" + reg.Ref + "`", reg.Duration.Round(time.Millisecond).String()})
+		}
+		b.WriteString(report.Table([]string{"Registry", "Result", "Reference", "Time"}, rows))
+		b.WriteString("\n")
+	}
+	if r.Deploy != nil {
+		b.WriteString(r.Deploy.Markdown())
+		b.WriteString("\n")
+	}
+	var rows [][]string
+	for _, s := range r.Stages {
+		status := "ok"
+		if s.Err != nil {
+			status = "failed"
+		}
+		rows = append(rows, []string{string(s.Stage), status, s.Duration.Round(time.Millisecond).String()})
+	}
+	if len(rows) > 0 {
+		b.WriteString(report.Table([]string{"Stage", "Result", "Time"}, rows))
+	}
+	if runErr != nil {
+		fmt.Fprintf(&b, "\n**Failed:** %s\n", runErr)
+	}
+	return b.String()
+}
