@@ -416,7 +416,7 @@ func (c *svc) mentionsPostgres() (Evidence, bool) {
 		if err != nil {
 			continue
 		}
-		if loc := postgresLiteral.FindIndex(b); loc != nil {
+		if loc := findSubmatch(b, "postgres", postgresLiteral); loc != nil {
 			return Evidence{File: f.path, Line: lineOf(b, loc[0])}, true
 		}
 	}
