@@ -341,10 +341,11 @@ func (c *svc) finish() {
 	}
 	sort.SliceStable(s.Dependencies, func(i, j int) bool { return s.Dependencies[i].Kind < s.Dependencies[j].Kind })
 	for _, d := range s.Dependencies {
-		c.note(fmt.Sprintf("needs %s (%s)", d.Kind, d.Because.What), d.Because.File, d.Because.Line)
+		what := fmt.Sprintf("needs %s (%s)", d.Kind, d.Because.What)
 		if len(d.Env) > 0 {
-			c.note(fmt.Sprintf("%s settings %s", d.Kind, strings.Join(d.Env, ", ")), "", 0)
+			what = fmt.Sprintf("needs %s (%s; reached through %s)", d.Kind, d.Because.What, strings.Join(d.Env, ", "))
 		}
+		c.note(what, d.Because.File, d.Because.Line)
 	}
 	for _, e := range s.Env {
 		what := "reads " + e.Name

@@ -179,7 +179,7 @@ func (c *svc) golang() error {
 		s.Entry = rel
 		c.note("entry "+rel+" (package main)", mainFile[entry], 0)
 	}
-	c.note("code in "+s.Code, "", 0)
+	c.note("code in "+s.Code+" (the module)", modPath, 0)
 	c.setPort(port, portLit)
 	metricsRoute := c.routes()
 	if hasTests != "" {

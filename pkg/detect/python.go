@@ -590,22 +590,23 @@ func (c *svc) pyCode(e pyEntryPoint) {
 			s.Code = join(s.Dir, top)
 		}
 	}
-	c.note("code in "+s.Code, "", 0)
+	c.note("code in "+s.Code, e.file, 0)
 }
 
 var bindLiteral = regexp.MustCompile(`(?:--bind[= ]|-b |--port[= ]|bind\s*=\s*["'])[^"'\s]*?:?(\d{2,5})\b`)
 
 func (c *svc) pyServerPort(e pyEntryPoint) {
 	s, t := c.s, c.d.t
+	var serverAt Evidence
 	if d, ok := c.findDep("gunicorn"); ok && !d.dev {
 		s.Server = Gunicorn
-		c.note("server gunicorn", d.at.File, d.at.Line)
+		serverAt = c.note("server gunicorn", d.at.File, d.at.Line)
 	} else if d, ok := c.findDep("uvicorn"); ok && !d.dev {
 		s.Server = Uvicorn
-		c.note("server uvicorn", d.at.File, d.at.Line)
+		serverAt = c.note("server uvicorn", d.at.File, d.at.Line)
 	} else if t.has(join(s.Dir, "gunicorn.conf.py")) {
 		s.Server = Gunicorn
-		c.note("server gunicorn", join(s.Dir, "gunicorn.conf.py"), 0)
+		serverAt = c.note("server gunicorn", join(s.Dir, "gunicorn.conf.py"), 0)
 	}
 	fallback := Evidence{}
 	port := 0
@@ -628,10 +629,16 @@ func (c *svc) pyServerPort(e pyEntryPoint) {
 		switch {
 		case s.Server == Gunicorn || s.Server == Uvicorn:
 			port = 8000
-			fallback = Evidence{What: string(s.Server) + "'s default"}
+			fallback = serverAt
+			fallback.What = string(s.Server) + "'s default"
 		case s.Framework == Flask:
 			port = 5000
-			fallback = Evidence{What: "flask's default"}
+			fallback = Evidence{What: "flask's default", File: c.s.Evidence[0].File}
+			for _, ev := range c.s.Evidence {
+				if ev.What == "framework flask" {
+					fallback = Evidence{What: "flask's default", File: ev.File, Line: ev.Line}
+				}
+			}
 		}
 	}
 	c.setPort(port, fallback)
