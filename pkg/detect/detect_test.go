@@ -110,10 +110,17 @@ func TestCanceled(t *testing.T) {
 	require.ErrorIs(t, err, context.Canceled)
 }
 
+// Vendored code, build outputs, nested Go modules and testdata are not the
+// service's code.
 func TestSkipsVendoredAndBuildOutput(t *testing.T) {
 	repo, err := detectFS(t, fstest.MapFS{
-		"go.mod":                      {Data: []byte("module x\n\ngo 1.22\n")},
+		"go.mod":                      {Data: []byte("module example.com/tool\n\ngo 1.22\n")},
 		"main.go":                     {Data: []byte("package main\n\nimport \"os\"\n\nfunc main() { _ = os.Getenv(\"PORT\") }\n")},
+		"cmd/other/main.go":           {Data: []byte("package main\n\nfunc main() {}\n")},
+		"cmd/tool/main.go":            {Data: []byte("package main\n\nfunc main() {}\n")},
+		"tools/gen/go.mod":            {Data: []byte("module gen\n")},
+		"tools/gen/main.go":           {Data: []byte("package main\n\nimport \"os\"\n\nfunc main() { _ = os.Getenv(\"NESTED\") }\n")},
+		"pkg/x/testdata/a/main.go":    {Data: []byte("package main\n\nimport \"os\"\n\nfunc main() { _ = os.Getenv(\"TESTDATA\") }\n")},
 		"vendor/y/y.go":               {Data: []byte("package y\n\nimport \"os\"\n\nvar _ = os.Getenv(\"VENDORED\")\n")},
 		".venv/lib/x.py":              {Data: []byte("import os\nos.getenv('VENV')\n" + string(make([]byte, 10000)))},
 		"node_modules/a/index.js":     {Data: []byte("process.env.NODE_MODULES\n")},
@@ -128,6 +135,7 @@ func TestSkipsVendoredAndBuildOutput(t *testing.T) {
 		names = append(names, e.Name)
 	}
 	assert.Equal(t, []string{"PORT"}, names)
+	assert.Equal(t, "./cmd/tool", repo.Services[0].Entry, "the command named like the module")
 	assert.Equal(t, []string{".github/workflows/ci.yml"}, repo.Workflows)
 }
 

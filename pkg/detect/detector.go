@@ -215,7 +215,14 @@ func (c *svc) findDep(names ...string) (dep, bool) {
 
 func (d *detector) service(root, dir string, all []string) (Service, error) {
 	s := Service{Dir: dir, Code: dir}
-	c := &svc{d: d, s: &s, files: d.t.under(dir, all), env: map[string]EnvVar{}}
+	// A nested Go module is a project of its own, never part of this one.
+	exclude := append([]string(nil), all...)
+	for _, f := range d.t.files {
+		if p := path.Dir(f.path); path.Base(f.path) == "go.mod" && p != dir && within(p, dir) {
+			exclude = append(exclude, p)
+		}
+	}
+	c := &svc{d: d, s: &s, files: d.t.under(dir, exclude), env: map[string]EnvVar{}}
 	s.Name = serviceName(root, dir)
 	counts := d.t.languages(c.files)
 	lang, first, ok := mainLanguage(counts)
