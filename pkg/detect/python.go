@@ -712,7 +712,7 @@ func (c *svc) pyMigrations(e pyEntryPoint) {
 			if path.Base(path.Dir(f.path)) == "migrations" && regexp.MustCompile(`^\d{4}_.*\.py$`).MatchString(path.Base(f.path)) {
 				s.Migrations = Migrations{Tool: DjangoMigrate, Command: []string{"python3", "manage.py", "migrate", "--noinput"},
 					At: Evidence{What: "Django migrations", File: f.path}}
-				c.note("migrations django", f.path, 0)
+				c.note("migrations django: "+strings.Join(s.Migrations.Command, " "), f.path, 0)
 				return
 			}
 		}
@@ -728,19 +728,19 @@ func (c *svc) pyMigrations(e pyEntryPoint) {
 			cmd = []string{"flask", "--app", app, "db", "upgrade"}
 		}
 		s.Migrations = Migrations{Tool: FlaskMigrate, Command: cmd, At: d.at}
-		c.note("migrations flask-migrate", d.at.File, d.at.Line)
+		c.note("migrations flask-migrate: "+strings.Join(cmd, " "), d.at.File, d.at.Line)
 		return
 	}
 	for _, p := range []string{join(s.Dir, "alembic.ini")} {
 		if t.has(p) {
 			s.Migrations = Migrations{Tool: Alembic, Command: []string{"alembic", "upgrade", "head"}, At: Evidence{What: "alembic.ini", File: p}}
-			c.note("migrations alembic", p, 0)
+			c.note("migrations alembic: alembic upgrade head", p, 0)
 			return
 		}
 	}
 	if d, ok := c.findDep("alembic"); ok && !d.dev {
 		s.Migrations = Migrations{Tool: Alembic, Command: []string{"alembic", "upgrade", "head"}, At: d.at}
-		c.note("migrations alembic", d.at.File, d.at.Line)
+		c.note("migrations alembic: alembic upgrade head", d.at.File, d.at.Line)
 		return
 	}
 	// The app's own command: a "migrate" subcommand of its package's
@@ -757,7 +757,7 @@ func (c *svc) pyMigrations(e pyEntryPoint) {
 			}
 			s.Migrations = Migrations{Tool: Custom, Command: []string{"python3", "-m", pkg, "migrate"},
 				At: Evidence{What: "a migrate command", File: f.path, Line: lineOf(b, m[0])}}
-			c.note("migrations: python3 -m "+pkg+" migrate", f.path, lineOf(b, m[0]))
+			c.note("migrations, the app's own: python3 -m "+pkg+" migrate", f.path, lineOf(b, m[0]))
 			return
 		}
 	}
