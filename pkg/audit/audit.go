@@ -149,6 +149,9 @@ func Workflow(path string, src []byte, opts ...Option) ([]Finding, error) {
 }
 
 func audit(path string, src []byte, o *options, rules []rule) ([]Finding, error) {
+	if f := aliasBlowup(path, src); f != nil {
+		return []Finding{*f}, nil
+	}
 	var (
 		wf       *actionlint.Workflow
 		findings []Finding
