@@ -204,6 +204,7 @@ type jobFacts struct {
 	rollback   bool
 	digest     bool // the job names an image by digest, or deploys with deploy-action (which pins it)
 	strs       []*actionlint.String
+	secrets    []secretUse // the secrets the job reads, GITHUB_TOKEN aside
 	production bool
 }
 
@@ -237,6 +238,7 @@ func (f *file) factsOf(j *actionlint.Job) *jobFacts {
 			fa.digest = true
 		}
 	}
+	fa.secrets = secretUses(fa.strs)
 	fa.production = f.isProduction(j, fa)
 	f.facts[j] = fa
 	return fa
@@ -367,7 +369,7 @@ func secretUses(strs []*actionlint.String) []secretUse {
 // credentials to do so.
 func (f *file) publishes(j *actionlint.Job) bool {
 	fa := f.factsOf(j)
-	if len(fa.deploy) > 0 || len(secretUses(fa.strs)) > 0 {
+	if len(fa.deploy) > 0 || len(fa.secrets) > 0 {
 		return true
 	}
 	for _, st := range j.Steps {

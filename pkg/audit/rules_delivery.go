@@ -41,7 +41,7 @@ func checkLongLivedCloudKeys(f *file) {
 	}
 	for _, j := range f.jobs {
 		fa := f.factsOf(j)
-		for _, u := range secretUses(fa.strs) {
+		for _, u := range fa.secrets {
 			pos := f.posIn(u.s, u.ref.offset)
 			n := u.ref.name
 			switch {

@@ -457,7 +457,7 @@ func checkSecretsOutsideEnv(f *file) {
 			continue
 		}
 		bare = append(bare, j.ID.Value)
-		for _, u := range secretUses(f.factsOf(j).strs) {
+		for _, u := range f.factsOf(j).secrets {
 			f.add(f.posIn(u.s, u.ref.offset), "secrets-outside-env", Warning, fix,
 				"%s is read by job %s, which names no environment: every run of the workflow, on any branch, gets it", secretName(u.ref), j.ID.Value)
 		}
