@@ -137,9 +137,10 @@ func makeOptions(opts []Option) (*options, []rule, error) {
 	return o, rules, nil
 }
 
-// Workflow runs every selected rule, and actionlint, on one workflow file's content. path names the
-// file in the findings. A file that is not YAML, or not a workflow, yields actionlint's syntax
-// findings: the other rules need the parsed workflow.
+// Workflow runs every selected rule, and actionlint, on one workflow file's content, and returns
+// the findings sorted by line, then rule. path names the file in the findings. A file that is not
+// YAML, or not a workflow, yields actionlint's syntax findings: the other rules need the parsed
+// workflow. One whose aliases expand it beyond reason yields a single AliasRule finding.
 func Workflow(path string, src []byte, opts ...Option) ([]Finding, error) {
 	o, rules, err := makeOptions(opts)
 	if err != nil {
