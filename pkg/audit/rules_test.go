@@ -691,6 +691,7 @@ func TestRules(t *testing.T) {
 				require.Equal(t, tc.rule, f.Rule)
 				assert.NotEmpty(t, f.Message)
 				assert.NotEmpty(t, f.Fix)
+				assert.NotContains(t, f.String(), "%!", "a message's format and arguments disagree")
 				got = append(got, fmt.Sprintf("%d:%d %s", f.Line, f.Column, f.Severity))
 			}
 			assert.Equal(t, tc.want, got, "%s", strings.Join(lines(fs), "\n"))
