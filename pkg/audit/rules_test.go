@@ -597,6 +597,14 @@ jobs:
           images: |
             acme/shop:1.2.3
 `, []string{"8:33 error", "9:50 error", "10:52 error", "15:13 error"}},
+	{"manifests applied with no digest in sight", "mutable-tag-deployed", `on: push
+permissions: {}
+jobs:
+  a:
+    runs-on: ubuntu-latest
+    steps:
+      - run: kubectl apply -k k8s/overlays/production
+`, []string{"7:14 warning"}},
 	{"deploy by digest", "mutable-tag-deployed", `on: push
 permissions: {}
 jobs:
