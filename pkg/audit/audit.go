@@ -1,12 +1,14 @@
 package audit
 
 import (
+	"bytes"
 	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -179,8 +181,37 @@ func audit(path string, src []byte, o *options, rules []rule) ([]Finding, error)
 		}
 		findings = append(findings, f.findings...)
 	}
+	if bytes.Contains(src, []byte("ignore[")) {
+		findings = slices.DeleteFunc(findings, func(fd Finding) bool { return ignored(src, fd) })
+	}
 	sortFindings(findings)
 	return findings, nil
+}
+
+var ignoreComment = regexp.MustCompile(`#\s*deploy-action:\s*ignore\[([^\]]*)\]`)
+
+// ignored reports whether the finding's line says to ignore its rule: a comment such as
+// "# deploy-action: ignore[secrets-outside-env,unpinned-uses]" at the end of that line.
+func ignored(src []byte, fd Finding) bool {
+	line := src
+	for range fd.Line - 1 {
+		i := bytes.IndexByte(line, '\n')
+		if i < 0 {
+			return false
+		}
+		line = line[i+1:]
+	}
+	if i := bytes.IndexByte(line, '\n'); i >= 0 {
+		line = line[:i]
+	}
+	for _, m := range ignoreComment.FindAllSubmatch(line, -1) {
+		for r := range strings.SplitSeq(string(m[1]), ",") {
+			if strings.TrimSpace(r) == fd.Rule {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func fromActionlint(path string, errs []*actionlint.Error) []Finding {

@@ -264,3 +264,22 @@ jobs:
 	require.NoError(t, err)
 	assert.Empty(t, fs, format(fs))
 }
+
+// TestIgnoreComment: a finding is dropped when its line says to ignore its rule, and only then.
+func TestIgnoreComment(t *testing.T) {
+	t.Parallel()
+	src := []byte(`on: push
+permissions: {}
+jobs:
+  a:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4 # deploy-action: ignore[unpinned-uses, artipacked]
+      - uses: actions/setup-go@v5 # deploy-action: ignore[artipacked]
+`)
+	fs, err := audit.Workflow("w.yml", src, audit.WithActionlint(false))
+	require.NoError(t, err)
+	require.Len(t, fs, 1, format(fs))
+	assert.Equal(t, "unpinned-uses", fs[0].Rule)
+	assert.Equal(t, 8, fs[0].Line)
+}
