@@ -16,7 +16,7 @@ import (
 // Each is called on its own, at its newest version, so that a finding says
 // which level it belongs to.
 var (
-	psaOnce                   sync.Once
+	psaOnce                    sync.Once
 	psaBaseline, psaRestricted []psa.CheckPodFn
 )
 

@@ -94,7 +94,7 @@ func (e *FailedError) Error() string {
 type AnnotationError struct {
 	// Object and Source name the object, Key the annotation.
 	Object, Source, Key string
-	Msg                string
+	Msg                 string
 }
 
 func (e *AnnotationError) Error() string {

@@ -155,4 +155,3 @@ func labelText(m map[string]string) string {
 	}
 	return labels.Set(m).String()
 }
-
