@@ -1,12 +1,14 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/deploy-action/deploy-action/internal/report"
+	"github.com/deploy-action/deploy-action/pkg/manifestpolicy"
 	"github.com/deploy-action/deploy-action/pkg/pipeline"
 )
 
@@ -56,6 +58,11 @@ func (e *env) reportResult(res *pipeline.Result, runErr error) {
 		}
 		b.WriteString(report.Table([]string{"Registry", "Result", "Reference", "Time"}, rows))
 		b.WriteString("\n")
+	}
+	// A release the manifest policy refused never reached the deploy: its
+	// findings are in the error.
+	if fe := (*manifestpolicy.FailedError)(nil); res.Deploy == nil && errors.As(runErr, &fe) {
+		b.WriteString(fe.Result.Markdown())
 	}
 	if d := res.Deploy; d != nil {
 		e.rep.Output("verdict", string(d.Outcome))
