@@ -165,7 +165,7 @@ func TestNothingToFind(t *testing.T) {
 			"      containers:\n", "      volumes: [{name: data, persistentVolumeClaim: {claimName: pg}}]\n      containers:\n"}},
 		{"app port behind a NodePort", []string{"type: LoadBalancer", "type: NodePort"}},
 		{"metrics port inside the cluster", []string{"type: LoadBalancer", "type: ClusterIP", "    - name: http\n      port: 80", "    - name: metrics\n      port: 9090"}},
-		{"placeholders", []string{"value: INFO", "value: INFO\n            - name: SECRET_KEY\n              value: \"\"\n            - name: DB_PASSWORD\n              value: ${DB_PASSWORD}\n            - name: TOKEN_TTL\n              value: \"3600\"\n            - name: DATABASE_URL\n              value: postgres://db:5432/shop"}},
+		{"placeholders", []string{"value: INFO", "value: INFO\n            - name: SECRET_KEY\n              value: \"\"\n            - name: DB_PASSWORD\n              value: ${DB_PASSWORD}\n            - name: TOKEN_TTL\n              value: \"3600\"\n            - name: DATABASE_URL\n              value: postgres://db:5432/shop\n            - name: TOKEN_SERVER\n              value: https://auth.example.com/oauth/token"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

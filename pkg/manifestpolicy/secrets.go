@@ -18,7 +18,7 @@ var secretName = regexp.MustCompile(`(?i)(passw(or)?d|(^|[^a-z])(pass|pwd)([^a-z
 
 // notSecretName are the last words of names that hold something about a
 // secret rather than the secret: where it is, whose it is, how long it lives.
-var notSecretName = regexp.MustCompile(`(?i)[-_.](file|path|dir|name|user|username|id|ttl|timeout|expiry|expires|length|header|type|ref|enabled|url|uri|host|port)$`)
+var notSecretName = regexp.MustCompile(`(?i)[-_.](file|path|dir|name|user|username|id|ttl|timeout|expiry|expires|length|header|type|ref|enabled|url|uri|host|port|endpoint|issuer|audience|algorithm|scope|seconds|minutes|size|version)$`)
 
 // placeholder reports values that hold no secret: references the kubelet or
 // the shell expands, and empty or boolean values.
@@ -32,7 +32,14 @@ func placeholder(v string) bool {
 }
 
 func secretByName(name, value string) bool {
-	return secretName.MatchString(name) && !notSecretName.MatchString(name) && !placeholder(value)
+	return secretName.MatchString(name) && !notSecretName.MatchString(name) && !placeholder(value) && !plainURL(value)
+}
+
+// plainURL reports a URL without a password: where a token is fetched, not
+// the token (a password in it is urlPassword's).
+func plainURL(v string) bool {
+	u, err := url.Parse(strings.TrimSpace(v))
+	return err == nil && u.Scheme != "" && u.Host != "" && !urlPassword(v)
 }
 
 // urlPassword reports a URL with a password in it (postgresql://u:p@db/x).
