@@ -52,9 +52,12 @@ func TestManifestPolicyFirstRelease(t *testing.T) {
 
 	// Inside GitHub Actions, for the job summary.
 	dir := firstRelease(t, nil)
-	summaryFile := filepath.Join(t.TempDir(), "summary")
-	require.NoError(t, os.WriteFile(summaryFile, nil, 0o644))
-	env := append(rolloutEnv(c), "GITHUB_ACTIONS=true", "GITHUB_STEP_SUMMARY="+summaryFile, "GITHUB_OUTPUT="+filepath.Join(t.TempDir(), "output"))
+	cmds := t.TempDir()
+	summaryFile, outputFile := filepath.Join(cmds, "summary"), filepath.Join(cmds, "output")
+	for _, f := range []string{summaryFile, outputFile} {
+		require.NoError(t, os.WriteFile(f, nil, 0o644))
+	}
+	env := append(rolloutEnv(c), "GITHUB_ACTIONS=true", "GITHUB_STEP_SUMMARY="+summaryFile, "GITHUB_OUTPUT="+outputFile)
 	out, code := testenv.Run(t, env, "rollout", "--manifests", dir, "--namespace", ns)
 	require.Equal(t, 1, code, out)
 	app, db, prom := filepath.Join(dir, "app.yaml"), filepath.Join(dir, "postgres.yaml"), filepath.Join(dir, "prometheus.yaml")
