@@ -181,6 +181,12 @@ func TestBadInput(t *testing.T) {
 		{"from is no layout", []string{"push", "--from", "oci:" + site, "--images", "127.0.0.1:1/a/b"}, 1, `input "from": ` + site + ` is not an OCI image layout`},
 		{"from in a registry", []string{"push", "--from", "debian:trixie-slim", "--images", "127.0.0.1:1/a/b"}, 1,
 			`input "from": "debian:trixie-slim" is not an image source; use "scratch", "oci:DIR[@sha256:...]", "tarball:FILE" or "docker:NAME"`},
+		{"unknown manifest check", []string{"rollout", "--manifests", site, "--manifest-policy", "probes=fail,probe=off"}, 1,
+			`input "manifest-policy": "probe": is not a check; use one of secrets, digest, latest, migrations, database-volume, exposed-admin, probes, resources, baseline, restricted, pdb, or all`},
+		{"unknown manifest check mode", []string{"rollout", "--manifests", site, "--manifest-policy", "secrets=error"}, 1,
+			`input "manifest-policy": "secrets=error": mode "error" of secrets is unknown; use fail, warn or off`},
+		{"bad manifest allow entry", []string{"rollout", "--manifests", site, "--manifest-policy-allow", "Deployment/postgres"}, 1,
+			`input "manifest-policy-allow": "Deployment/postgres": is not [CHECK:]KIND/NAMESPACE/NAME`},
 		{"unknown flag", []string{"push", "--imagez", "x"}, 2, "unknown flag: --imagez"},
 		{"bad epoch", []string{"build", "--base", "scratch"}, 1, "SOURCE_DATE_EPOCH"},
 	} {

@@ -84,6 +84,8 @@ var inputs = []input{
 	{name: apply.InputNamespace, group: "deploy", usage: "namespace of objects that name none (default: the kubeconfig context's)"},
 	{name: deploy.InputImageMap, group: "deploy", kind: kindLines, usage: "images to pin besides the pushed one: SOURCE=TARGET@sha256:... or REPOSITORY@sha256:..., one per line (a build job's \"refs\" output fits)"},
 	{name: deploy.InputPinUnmatched, group: "deploy", def: "error", usage: "when an image to pin matches no container: error or warn"},
+	{name: inputManifestPolicy, group: "deploy", kind: kindList, usage: "manifest checks run before anything is applied, and their modes, CHECK=fail|warn|off (checks: secrets, digest, latest, migrations, database-volume, exposed-admin, probes, resources, baseline, restricted, pdb; all=MODE sets every one); unlisted checks keep their defaults: secrets fails, the rest warn. An object opts out of one with the annotation manifest-policy.deploy-action/skip-CHECK, whose value gives the reason"},
+	{name: inputManifestPolicyAllow, group: "deploy", kind: kindList, usage: "objects the manifest checks let through, [CHECK:]KIND/NAMESPACE/NAME with * for any part, e.g. Deployment/shop/postgres or probes:Deployment/*/worker"},
 	{name: kube.InputKubeconfig, group: "deploy", secret: true, usage: "kubeconfig content, YAML or base64 (masked; never written to disk)"},
 	{name: kube.InputKubeconfigFile, group: "deploy", usage: "kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)"},
 	{name: kube.InputContext, group: "deploy", usage: "kubeconfig context (default: its current-context)"},

@@ -24,6 +24,7 @@ import (
 	"github.com/deploy-action/deploy-action/pkg/imagesource"
 	"github.com/deploy-action/deploy-action/pkg/imagetest"
 	"github.com/deploy-action/deploy-action/pkg/kube"
+	"github.com/deploy-action/deploy-action/pkg/manifestpolicy"
 	"github.com/deploy-action/deploy-action/pkg/metadata"
 	"github.com/deploy-action/deploy-action/pkg/pin"
 	"github.com/deploy-action/deploy-action/pkg/pipeline"
@@ -497,6 +498,10 @@ func (e *env) deployer(v *values) (*deploy.Deployer, error) {
 		}
 		return &d, nil
 	}
+	policy, err := manifestPolicy(v)
+	if err != nil {
+		return nil, err
+	}
 	timeout, err := duration(deploy.InputRolloutTimeout)
 	if err != nil {
 		return nil, err
@@ -531,6 +536,7 @@ func (e *env) deployer(v *values) (*deploy.Deployer, error) {
 		Timeout:         timeout,
 		Grace:           grace,
 		Rollback:        v.boolean(deploy.InputRollback),
+		Policy:          policy,
 	}
 	w, _ := e.rep.Writer()
 	kopts := []kube.Option{kube.WithGetenv(e.getenv), kube.WithUserAgent("deploy-action/" + version), kube.WithWarnings(w)}
@@ -548,7 +554,41 @@ func (e *env) deployer(v *values) (*deploy.Deployer, error) {
 	if root != "" {
 		opts = append(opts, deploy.WithRenderOptions(render.WithRoot(root)))
 	}
-	return deploy.New(cfg, opts...)
+	d, err := deploy.New(cfg, opts...)
+	return d, policyInputError(err)
+}
+
+// The manifest policy's inputs.
+const (
+	inputManifestPolicy      = "manifest-policy"
+	inputManifestPolicyAllow = "manifest-policy-allow"
+)
+
+// manifestPolicy reads the manifest policy's inputs.
+func manifestPolicy(v *values) (manifestpolicy.Config, error) {
+	var cfg manifestpolicy.Config
+	var err error
+	if cfg.Modes, err = manifestpolicy.ParseModes(strings.Join(v.list(inputManifestPolicy), "\n")); err != nil {
+		return cfg, policyInputError(err)
+	}
+	if cfg.Allow, err = manifestpolicy.ParseAllow(v.list(inputManifestPolicyAllow)); err != nil {
+		return cfg, policyInputError(err)
+	}
+	return cfg, nil
+}
+
+// policyInputError names the input a manifest policy's configuration error
+// is about.
+func policyInputError(err error) error {
+	var ce *manifestpolicy.ConfigError
+	if !errors.As(err, &ce) {
+		return err
+	}
+	input := inputManifestPolicy
+	if ce.Field == manifestpolicy.FieldAllow {
+		input = inputManifestPolicyAllow
+	}
+	return fmt.Errorf("input %q: %w", input, err)
 }
 
 // strOr returns the named string input, or "" when the command has no such input.

@@ -1,11 +1,13 @@
 package summary
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/deploy-action/deploy-action/internal/report"
+	"github.com/deploy-action/deploy-action/pkg/manifestpolicy"
 	"github.com/deploy-action/deploy-action/pkg/pipeline"
 )
 
@@ -39,6 +41,11 @@ func Markdown(title string, r *pipeline.Result, runErr error) string {
 		}
 		b.WriteString(report.Table([]string{"Registry", "Result", "Reference", "Time"}, rows))
 		b.WriteString("\n")
+	}
+	// A release the manifest policy refused never reached the deploy: its
+	// findings are in the error.
+	if fe := (*manifestpolicy.FailedError)(nil); r.Deploy == nil && errors.As(runErr, &fe) {
+		b.WriteString(fe.Result.Markdown())
 	}
 	if r.Deploy != nil {
 		b.WriteString(r.Deploy.Markdown())

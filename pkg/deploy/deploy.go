@@ -9,6 +9,7 @@ import (
 
 	"github.com/deploy-action/deploy-action/pkg/apply"
 	"github.com/deploy-action/deploy-action/pkg/kube"
+	"github.com/deploy-action/deploy-action/pkg/manifestpolicy"
 	"github.com/deploy-action/deploy-action/pkg/pin"
 	"github.com/deploy-action/deploy-action/pkg/render"
 	"github.com/deploy-action/deploy-action/pkg/rollback"
@@ -23,6 +24,7 @@ type Deployer struct {
 	clients   *kube.Clients
 	namespace string
 	objects   []render.Object
+	policy    *manifestpolicy.Result
 }
 
 // New checks cfg and the options; it contacts nothing.
@@ -36,14 +38,18 @@ func New(cfg Config, opts ...Option) (*Deployer, error) {
 	if err := cfg.check(); err != nil {
 		return nil, err
 	}
+	if _, err := manifestpolicy.New(cfg.Policy); err != nil {
+		return nil, err
+	}
 	if cfg.Unmatched == "" {
 		cfg.Unmatched = pin.Fail
 	}
 	return &Deployer{cfg: cfg, o: o, clients: o.clients}, nil
 }
 
-// Prepare connects to the cluster and renders the manifests, so that an
-// unreachable cluster or a broken manifest fails the run before an image is
+// Prepare connects to the cluster, renders the manifests and checks them
+// against the manifest policy, so that an unreachable cluster, a broken
+// manifest or a release the policy refuses fails the run before an image is
 // built or pushed. repos are the repositories the run will push to: each must
 // be the image of some container in the manifests, or what is pushed would
 // not be what runs.
@@ -89,7 +95,7 @@ func (d *Deployer) Prepare(ctx context.Context, repos []string) error {
 			return err
 		}
 	}
-	return nil
+	return d.checkManifests(ctx, repos)
 }
 
 // placeholderDigest stands for the digest of the image still to be built.
@@ -181,7 +187,7 @@ func (d *Deployer) Deploy(ctx context.Context, refs []string) (*Result, error) {
 			return nil, err
 		}
 	}
-	res := &Result{Outcome: Failed, Server: d.clients.Server, DryRun: d.cfg.DryRun}
+	res := &Result{Outcome: Failed, Server: d.clients.Server, DryRun: d.cfg.DryRun, Policy: d.policy}
 	repos, hex, err := splitRefs(refs)
 	if err != nil {
 		return res, err

@@ -13,6 +13,7 @@ import (
 
 	"github.com/deploy-action/deploy-action/pkg/apply"
 	"github.com/deploy-action/deploy-action/pkg/kube"
+	"github.com/deploy-action/deploy-action/pkg/manifestpolicy"
 	"github.com/deploy-action/deploy-action/pkg/pin"
 	"github.com/deploy-action/deploy-action/pkg/render"
 	"github.com/deploy-action/deploy-action/pkg/rollback"
@@ -161,4 +162,45 @@ func TestLeftovers(t *testing.T) {
 		"Deployment shop/new (created by this run: kubectl -n shop delete deployment new), "+
 		"Job shop/migrate (a Job cannot be rolled back; to stop it: kubectl -n shop delete job migrate); "+
 		"applied and kept as they are: ConfigMap shop/cfg", got)
+}
+
+// TestPrepareChecksTheManifests: the manifest policy runs on the release as it
+// will be applied, and a finding in fail mode stops it in Prepare.
+func TestPrepareChecksTheManifests(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+
+	// The image the run pushes counts as pinned: no latest or digest finding
+	// for it, only the missing PodDisruptionBudget.
+	var log strings.Builder
+	d, err := New(Config{Manifests: render.Spec{Paths: []string{shop}}}, WithClients(offline(t)), WithLog(&log))
+	require.NoError(t, err)
+	require.NoError(t, d.Prepare(ctx, []string{"docker.io/acme/shop"}))
+	require.NotNil(t, d.policy)
+	require.Len(t, d.policy.Findings, 1, d.policy.Text())
+	assert.Equal(t, manifestpolicy.PDB, d.policy.Findings[0].Check)
+	assert.Contains(t, log.String(), "manifest policy: passed with 1 warning(s) in 4 object(s)\nwarn pdb Deployment/shop (")
+
+	// Unpinned, the shop's latest tag is found too.
+	d, err = New(Config{Manifests: render.Spec{Paths: []string{shop}}}, WithClients(offline(t)))
+	require.NoError(t, err)
+	require.NoError(t, d.Prepare(ctx, nil))
+	assert.Len(t, d.policy.Warnings(), 3, d.policy.Text())
+
+	// A plain password stops the deploy, and says nothing was applied.
+	d, err = New(Config{Manifests: render.Spec{Paths: []string{"../../e2e/testdata/first-release"}}}, WithClients(offline(t)))
+	require.NoError(t, err)
+	err = d.Prepare(ctx, nil)
+	var fe *manifestpolicy.FailedError
+	require.ErrorAs(t, err, &fe)
+	assert.Contains(t, err.Error(), "the manifests fail 2 policy check(s): secrets: Deployment/shop (")
+	assert.True(t, strings.HasSuffix(err.Error(), "; nothing was applied"), err.Error())
+	assert.NotContains(t, err.Error(), "Tr0ub4dor")
+
+	// The policy's configuration is checked when the deployer is made.
+	_, err = New(Config{Manifests: render.Spec{Paths: []string{shop}},
+		Policy: manifestpolicy.Config{Modes: map[manifestpolicy.Check]manifestpolicy.Mode{"probe": manifestpolicy.Fail}}})
+	var ce *manifestpolicy.ConfigError
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, manifestpolicy.FieldModes, ce.Field)
 }

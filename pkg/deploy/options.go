@@ -8,6 +8,7 @@ import (
 
 	"github.com/deploy-action/deploy-action/pkg/apply"
 	"github.com/deploy-action/deploy-action/pkg/kube"
+	"github.com/deploy-action/deploy-action/pkg/manifestpolicy"
 	"github.com/deploy-action/deploy-action/pkg/pin"
 	"github.com/deploy-action/deploy-action/pkg/render"
 	"github.com/deploy-action/deploy-action/pkg/rollout"
@@ -58,6 +59,9 @@ type Config struct {
 	// Rollback restores the previous revision of every workload when the
 	// rollout fails.
 	Rollback bool
+	// Policy is what the manifests are checked against before anything is
+	// applied; its Namespace defaults to the deploy's.
+	Policy manifestpolicy.Config
 }
 
 // Option configures a Deployer.

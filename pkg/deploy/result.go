@@ -6,6 +6,7 @@ import (
 
 	"github.com/deploy-action/deploy-action/internal/report"
 	"github.com/deploy-action/deploy-action/pkg/apply"
+	"github.com/deploy-action/deploy-action/pkg/manifestpolicy"
 	"github.com/deploy-action/deploy-action/pkg/pin"
 	"github.com/deploy-action/deploy-action/pkg/rollback"
 	"github.com/deploy-action/deploy-action/pkg/rollout"
@@ -33,6 +34,9 @@ type Result struct {
 	// Server is the API server's URL.
 	Server string
 	DryRun bool
+	// Policy is the manifest policy's findings; nil when the manifests were
+	// not checked.
+	Policy *manifestpolicy.Result
 	// Pin is nil when no image was pinned.
 	Pin *pin.Result
 	// Apply is nil when nothing was sent.
@@ -84,6 +88,7 @@ func (r *Result) Markdown() string {
 		title = "Deploy (dry run: nothing was stored)"
 	}
 	fmt.Fprintf(&b, "#### %s to `%s`: %s\n\n", title, r.Server, r.Outcome)
+	b.WriteString(r.Policy.Markdown())
 	if r.Apply != nil && len(r.Apply.Objects) > 0 {
 		rows := make([][]string, len(r.Apply.Objects))
 		for i, o := range r.Apply.Objects {

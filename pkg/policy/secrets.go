@@ -49,6 +49,30 @@ func gitleaks() (*detect.Detector, error) {
 	return detector, nil
 }
 
+// DetectSecrets runs the same detector over text (a manifest's value, say)
+// and returns the rules that match, each with its 0-based line in text. The
+// matches keep no part of the secret.
+func DetectSecrets(ctx context.Context, text string) ([]SecretMatch, error) {
+	det, err := gitleaks()
+	if err != nil {
+		return nil, err
+	}
+	var out []SecretMatch
+	//lint:ignore SA1019 v8 has no other way to give a fragment its path; sources.Fragment comes with v9
+	for _, f := range det.DetectContext(ctx, detect.Fragment{Raw: text}) {
+		out = append(out, SecretMatch{Rule: f.RuleID, Line: f.StartLine})
+	}
+	return out, nil
+}
+
+// SecretMatch is one rule of the detector that matched, and where.
+type SecretMatch struct {
+	// Rule is the gitleaks rule, e.g. "generic-api-key".
+	Rule string
+	// Line is 0-based in the text given.
+	Line int
+}
+
 // nameRule finds a secret by a file's name: files whose role is to hold a
 // secret, whatever their content looks like (gitleaks reads content; a .env
 // file with a short password matches none of its rules).

@@ -21,6 +21,20 @@ type Object struct {
 	// seqIndent is how the source indented sequences, kept so that Encode
 	// writes an untouched object back the way it was read.
 	seqIndent yaml.SequenceIndentStyle
+	// at names a line of the text the object was parsed from, as Source
+	// names its first; nil when the object was not parsed.
+	at func(line int) string
+}
+
+// At says where line (a yaml.Node's Line in o's tree) came from, in Source's
+// form: "k8s/app.yaml:31" for a file, the rendered line for a chart template.
+// A kustomization's output has no lines of its own, so it gives Source; so
+// does an object not made by Parse or Render, or a line of 0.
+func (o Object) At(line int) string {
+	if o.at == nil || line <= 0 {
+		return o.Source
+	}
+	return o.at(line)
 }
 
 // ID names the object for people: "Deployment/shop", or "Deployment/shop in

@@ -74,7 +74,7 @@ func parse(data []byte, at func(line int) string, file string) ([]Object, error)
 			items = []*yaml.Node{n}
 		}
 		for _, item := range items {
-			o := Object{Source: at(item.Line), Node: yaml.NewRNode(item), seqIndent: style}
+			o := Object{Source: at(item.Line), Node: yaml.NewRNode(item), seqIndent: style, at: at}
 			if err := check(o); err != nil {
 				return nil, err
 			}

@@ -435,3 +435,17 @@ func TestUnstructured(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "docker.io/acme/web:1", containers[0].(map[string]any)["image"])
 }
+
+// TestObjectAt: an object names the file and line of any of its fields, the
+// rendered line for a chart, and only itself for a kustomization.
+func TestObjectAt(t *testing.T) {
+	t.Parallel()
+	objs, err := Parse("k8s/app.yaml", []byte("# head\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  k: v\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\n"))
+	require.NoError(t, err)
+	require.Len(t, objs, 2)
+	assert.Equal(t, "k8s/app.yaml:7", objs[0].At(7))
+	assert.Equal(t, "k8s/app.yaml:9", objs[1].Source)
+	assert.Equal(t, objs[1].Source, objs[1].At(0), "no line: the object's")
+	assert.Equal(t, "k8s/app.yaml:12", objs[1].Copy().At(12), "a copy keeps it")
+	assert.Equal(t, "x", Object{Source: "x"}.At(3), "an object not parsed")
+}
