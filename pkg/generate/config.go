@@ -39,6 +39,9 @@ type Config struct {
 	Environments []Environment `yaml:"environments,omitempty"`
 	// Action pins deploy-action itself.
 	Action *Pin `yaml:"action,omitempty"`
+	// Pins replace entries of the built-in table of actions the workflow
+	// uses (generate --refresh-pins writes them).
+	Pins []Pin `yaml:"pins,omitempty"`
 	// ServiceImages are the images of backing services (postgresql, mysql,
 	// redis) in tests, by tag and digest.
 	ServiceImages map[string]string `yaml:"service-images,omitempty"`
@@ -163,7 +166,7 @@ func configProblem(msg string) string {
 		return fmt.Sprintf("has unknown key %q (remove it or correct its spelling)", m[1])
 	}
 	if m := wrongType.FindStringSubmatch(msg); m != nil {
-		want := map[string]string{"[]string": "a list", "string": "a string", "generate.Environment": "a mapping with name:", "generate.ServiceConfig": "a mapping with name:", "[]generate.Environment": "a list of environments", "[]generate.ServiceConfig": "a list of services", "map[string]string": "a mapping", "generate.Pin": "a mapping of repository, version, sha", "generate.WorkflowConfig": "a mapping of path, templates"}[m[3]]
+		want := map[string]string{"[]string": "a list", "string": "a string", "generate.Environment": "a mapping with name:", "generate.ServiceConfig": "a mapping with name:", "[]generate.Environment": "a list of environments", "[]generate.ServiceConfig": "a list of services", "map[string]string": "a mapping", "generate.Pin": "a mapping of repository, version, sha", "generate.WorkflowConfig": "a mapping of path, templates", "[]generate.Pin": "a list of repository, version, sha"}[m[3]]
 		if want == "" {
 			want = m[3]
 		}
@@ -268,6 +271,11 @@ func (c *Config) validate(src func(string) source) error {
 				ie.Field = "key " + strconv.Quote(ie.Field)
 				ie.File, ie.Line = s.File, s.Line
 			}
+			return err
+		}
+	}
+	for _, p := range c.Pins {
+		if err := p.Validate("pins." + p.Repo); err != nil {
 			return err
 		}
 	}

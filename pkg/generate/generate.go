@@ -55,10 +55,11 @@ type Result struct {
 }
 
 type options struct {
-	pins   Pins
-	action *Pin
-	parts  []Part
-	lint   bool
+	pins    Pins
+	action  *Pin
+	parts   []Part
+	lint    bool
+	refresh *Resolver
 }
 
 // Option configures Generate.
@@ -74,6 +75,10 @@ func WithActionPin(p Pin) Option { return func(o *options) { o.action = &p } }
 // WithParts adds parts after the workflow.
 func WithParts(p ...Part) Option { return func(o *options) { o.parts = append(o.parts, p...) } }
 
+// WithRefresh resolves every pin's newest release through r before
+// rendering, and records the new pins in the config file.
+func WithRefresh(r *Resolver) Option { return func(o *options) { o.refresh = r } }
+
 // WithoutLint skips actionlint (it is on by default).
 func WithoutLint() Option { return func(o *options) { o.lint = false } }
 
@@ -83,6 +88,9 @@ func Generate(ctx context.Context, repo detect.Repository, lc *LoadedConfig, ove
 	o := options{pins: DefaultPins(), lint: true}
 	for _, opt := range opts {
 		opt(&o)
+	}
+	if len(repo.Services) == 0 {
+		return nil, &InputError{Field: "repository", Value: repo.Root, Problem: "has no service to build: no source or project files were found", Fix: "run generate in a repository with code (requirements.txt, go.mod, package.json, pom.xml, ...), or pass its directory as the argument"}
 	}
 	if lc == nil {
 		lc = &LoadedConfig{File: ConfigPath, lines: map[string]int{}}
@@ -108,14 +116,46 @@ func Generate(ctx context.Context, repo detect.Repository, lc *LoadedConfig, ove
 	}
 	sort.Strings(res.Overrides)
 
-	// The first generation records its choices, so a regeneration by another
-	// binary gives the same bytes.
-	_, statErr := os.Stat(filepath.Join(repo.Root, ConfigPath))
-	res.WriteConfig = errors.Is(statErr, os.ErrNotExist) || len(res.Overrides) > 0
 	if cfg.Action == nil && o.action != nil {
 		a := *o.action
 		cfg.Action = &a
 	}
+	pins := Pins{}
+	for k, v := range o.pins {
+		pins[k] = v
+	}
+	for _, p := range cfg.Pins {
+		pins[p.Repo] = p
+	}
+	if o.refresh != nil {
+		all := Pins{}
+		for k, v := range pins {
+			all[k] = v
+		}
+		if cfg.Action != nil {
+			all[cfg.Action.Repo] = *cfg.Action
+		}
+		fresh, err := o.refresh.Refresh(ctx, all)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Pins = nil
+		for _, p := range fresh.Sorted() {
+			if cfg.Action != nil && p.Repo == cfg.Action.Repo {
+				a := p
+				cfg.Action = &a
+				continue
+			}
+			pins[p.Repo] = p
+			cfg.Pins = append(cfg.Pins, p)
+		}
+		res.Overrides = append(res.Overrides, "pins (flag --refresh-pins)")
+	}
+
+	// The first generation records its choices, so a regeneration by another
+	// binary gives the same bytes.
+	_, statErr := os.Stat(filepath.Join(repo.Root, ConfigPath))
+	res.WriteConfig = errors.Is(statErr, os.ErrNotExist) || len(res.Overrides) > 0
 	if res.WriteConfig {
 		if cfg.Registry == "" {
 			cfg.Registry = "docker.io"
@@ -134,7 +174,7 @@ func Generate(ctx context.Context, repo detect.Repository, lc *LoadedConfig, ove
 		}
 	}
 
-	p, err := plan(repo, &cfg, o.pins, from, &res.Notes)
+	p, err := plan(repo, &cfg, pins, from, &res.Notes)
 	if err != nil {
 		return nil, err
 	}

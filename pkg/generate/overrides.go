@@ -171,3 +171,9 @@ func registryHost(r string) string {
 	}
 	return reg.RegistryStr()
 }
+
+// ParseLanguage reads a --language value or a config language:.
+func ParseLanguage(s string) (detect.Language, bool) {
+	l, ok := knownLanguages[strings.ToLower(s)]
+	return l, ok
+}

@@ -105,6 +105,9 @@ type EnvPlan struct {
 	Secret  string
 	Cluster string
 	NS      string
+	// After is the environment deployed before this one on the same
+	// trigger, whose deploy job must succeed first; "" for none.
+	After string
 }
 
 // plan decides the workflow from the repository and the config.
@@ -171,7 +174,14 @@ func environments(cfg *Config) []EnvPlan {
 		if secret == "" {
 			secret = "KUBECONFIG_" + strings.ToUpper(strings.NewReplacer("-", "_").Replace(e.Name))
 		}
-		out = append(out, EnvPlan{Name: e.Name, Tag: tag, Secret: secret, Cluster: or(e.Cluster, cfg.Cluster), NS: e.Namespace})
+		ep := EnvPlan{Name: e.Name, Tag: tag, Secret: secret, Cluster: or(e.Cluster, cfg.Cluster), NS: e.Namespace}
+		for j := len(out) - 1; j >= 0; j-- {
+			if out[j].Tag == tag {
+				ep.After = out[j].Name
+				break
+			}
+		}
+		out = append(out, ep)
 	}
 	return out
 }
@@ -278,10 +288,10 @@ func servicePlan(repo detect.Repository, svc detect.Service, sc ServiceConfig, c
 	base := sc.Manifests
 	switch {
 	case base != "":
-	case svc.Existing.Chart != "":
-		base, sp.Format = svc.Existing.Chart, "helm"
 	case svc.Existing.Kustomization != "":
 		base, sp.Format = svc.Existing.Kustomization, "kustomize"
+	case svc.Existing.Chart != "":
+		base, sp.Format = svc.Existing.Chart, "helm"
 	case len(svc.Existing.Manifests) > 0:
 		base = strings.Join(svc.Existing.Manifests, ",")
 	default:
@@ -290,7 +300,7 @@ func servicePlan(repo detect.Repository, svc detect.Service, sc ServiceConfig, c
 	}
 	for _, e := range p.Environments {
 		m := base
-		if sp.Format == "kustomize" || sc.Manifests == "" && svc.Existing.Kustomization != "" {
+		if sp.Format == "kustomize" {
 			// An overlay per environment, when the kustomization is a base
 			// with overlays beside it.
 			for _, cand := range []string{path.Join(path.Dir(base), "overlays", e.Name), path.Join(base, "overlays", e.Name)} {
@@ -299,6 +309,7 @@ func servicePlan(repo detect.Repository, svc detect.Service, sc ServiceConfig, c
 					break
 				}
 			}
+			// A kustomization may read ../base: let it read the checkout.
 			sp.Root = "."
 		}
 		sp.Manifests[e.Name] = m

@@ -91,7 +91,9 @@ func funcs(p *Plan) template.FuncMap {
 		},
 		"action": func() string { return p.Action.Uses() + " # " + p.Action.Version },
 		// docker run --health-cmd takes one argument: quote it as a shell would.
-		"health": func(s string) string { return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "$", `\$`, "`", "\\`").Replace(s) + `"` },
+		"health": func(s string) string {
+			return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "$", `\$`, "`", "\\`").Replace(s) + `"`
+		},
 		"glob": func(s string) string {
 			// bash's [[ == ]] lets * match /, so ** and * are one.
 			return shellQuote(strings.ReplaceAll(s, "**", "*"))

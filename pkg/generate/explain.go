@@ -1,0 +1,97 @@
+package generate
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/deploy-action/deploy-action/pkg/detect"
+)
+
+func at(e detect.Evidence) string {
+	switch {
+	case e.File == "":
+		return ""
+	case e.Line > 0:
+		return fmt.Sprintf("%s:%d", e.File, e.Line)
+	}
+	return e.File
+}
+
+// Explain writes what detection found, each fact with the file and line it
+// was read from, the overrides and where they came from, and what will be
+// written (new, changed, unchanged, or refused without --force).
+func Explain(w io.Writer, repo detect.Repository, res *Result) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Repository %s\n", filepath.Base(repo.Root))
+	for _, e := range repo.Evidence {
+		fmt.Fprintf(&b, "  %-44s %s\n", e.What, at(e))
+	}
+	if len(repo.Workflows) > 0 {
+		fmt.Fprintf(&b, "  workflows already present: %s\n", strings.Join(repo.Workflows, ", "))
+	}
+	for i, svc := range repo.Services {
+		sp := res.Plan.Services[i]
+		fmt.Fprintf(&b, "\nService %s (%s)\n", svc.Name, or(svc.Dir, "."))
+		for _, e := range svc.Evidence {
+			fmt.Fprintf(&b, "  %-44s %s\n", e.What, at(e))
+		}
+		for _, d := range svc.Dependencies {
+			fmt.Fprintf(&b, "  %-44s %s\n", fmt.Sprintf("needs %s (%s) from %s", d.Kind, strings.Join(d.Env, ", "), d.Because.What), at(d.Because))
+		}
+		fmt.Fprintf(&b, "  => language %s; test: %s\n", sp.Language, or(sp.Test, "(none found)"))
+		fmt.Fprintf(&b, "  => image %s built from %s", sp.Image, sp.Context)
+		if sp.Dockerfile != "" {
+			fmt.Fprintf(&b, " (%s)", sp.Dockerfile)
+		}
+		b.WriteString("\n")
+		for _, c := range sp.Containers {
+			fmt.Fprintf(&b, "  => service container %s: %s\n", c.Name, c.Image)
+		}
+		for _, e := range res.Plan.Environments {
+			trigger := "pushes to " + res.Plan.Branch
+			if e.Tag {
+				trigger = "version tags"
+			}
+			fmt.Fprintf(&b, "  => deploy %s on %s: %s, kubeconfig from secret %s\n", e.Name, trigger, sp.Manifests[e.Name], e.Secret)
+		}
+	}
+	if len(res.Overrides) > 0 {
+		b.WriteString("\nOverrides\n")
+		for _, o := range res.Overrides {
+			fmt.Fprintf(&b, "  %s\n", o)
+		}
+	}
+	b.WriteString("\nWill write\n")
+	for _, f := range res.Files {
+		state := "new"
+		if old, err := os.ReadFile(filepath.Join(repo.Root, f.Path)); err == nil {
+			switch {
+			case bytes.Equal(old, f.Data):
+				state = "unchanged"
+			case !generatedByUs(old):
+				state = "exists, not generated: kept unless --force"
+			default:
+				state = "changed"
+			}
+		}
+		fmt.Fprintf(&b, "  %-40s %s\n", f.Path, state)
+	}
+	if len(res.Notes) > 0 {
+		b.WriteString("\nNotes\n")
+		for _, n := range res.Notes {
+			fmt.Fprintf(&b, "  %s\n", n)
+		}
+	}
+	if len(res.Lint) > 0 {
+		b.WriteString("\nactionlint\n")
+		for _, l := range res.Lint {
+			fmt.Fprintf(&b, "  %s\n", l)
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
