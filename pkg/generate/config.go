@@ -138,7 +138,7 @@ func ReadConfig(r io.Reader, name string) (*LoadedConfig, error) {
 			ie := &InputError{Field: "config file", File: name, Problem: te.Errors[0], Fix: "see the keys of .github/deploy-action.yaml in README (The generator)"}
 			if m != nil {
 				ie.Line, _ = strconv.Atoi(m[1])
-				ie.Field, ie.Problem = "config", m[2]
+				ie.Field, ie.Problem = "config value", m[2]
 				ie.Problem = configProblem(ie.Problem)
 			}
 			return nil, ie
@@ -157,7 +157,7 @@ func ReadConfig(r io.Reader, name string) (*LoadedConfig, error) {
 
 var (
 	notFound  = regexp.MustCompile(`^field (\S+) not found in type \S+$`)
-	wrongType = regexp.MustCompile("^cannot unmarshal (\\S+) `(.*)` into (\\S+)$")
+	wrongType = regexp.MustCompile("^cannot unmarshal (\\S+)(?: `(.*)`)? into (\\S+)$")
 )
 
 // configProblem rewords yaml.v3's messages in the config file's terms.
@@ -170,7 +170,11 @@ func configProblem(msg string) string {
 		if want == "" {
 			want = m[3]
 		}
-		return fmt.Sprintf("has the wrong type: %q where %s is expected", m[2], want)
+		got := m[1]
+		if m[2] != "" {
+			got = strconv.Quote(m[2])
+		}
+		return fmt.Sprintf("has the wrong type: %s where %s is expected", got, want)
 	}
 	return msg
 }
@@ -257,7 +261,7 @@ func (c *Config) validate(src func(string) source) error {
 		}
 		seen[e.Name] = true
 		if e.On != "" && e.On != "push" && e.On != "tag" {
-			return bad(k+".on", e.On, "is not a trigger", `use "push" (the default branch) or "tag" (version tags)`)
+			return bad(k+".trigger", e.On, "is not a trigger", `use "push" (the default branch) or "tag" (version tags)`)
 		}
 		if e.KubeconfigSecret != "" && !secretRe.MatchString(e.KubeconfigSecret) {
 			return bad(k+".kubeconfig-secret", e.KubeconfigSecret, "is not a secret name", "use letters, digits and _")
