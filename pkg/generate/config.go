@@ -49,9 +49,10 @@ type Config struct {
 	Services []ServiceConfig `yaml:"services,omitempty"`
 	// Workflow is where the workflow goes and which templates render it.
 	Workflow WorkflowConfig `yaml:"workflow,omitempty"`
-	// Scaffold belongs to the Dockerfile, manifest and monitoring files part;
-	// kept as it is here.
-	Scaffold *yaml.Node `yaml:"scaffold,omitempty"`
+	// Files is the section of the part that writes the Dockerfile,
+	// Kubernetes manifests and monitoring files (pkg/scaffold's Options);
+	// that part decodes it, strictly, itself.
+	Files *yaml.Node `yaml:"files,omitempty"`
 }
 
 // Environment is one deploy target.

@@ -186,3 +186,18 @@ func TestWriteCheckDiff(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, Check(root, res.Files))
 }
+
+func TestRemoteOwner(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ url, want string }{
+		{"https://github.com/Acme-Corp/shop.git", "acme-corp"},
+		{"git@github.com:acme/shop.git", "acme"},
+		{"https://gitlab.com/acme/shop.git", ""},
+	} {
+		root := t.TempDir()
+		require.NoError(t, os.MkdirAll(filepath.Join(root, ".git"), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(root, ".git", "config"), []byte("[core]\n\tbare = false\n[remote \"origin\"]\n\turl = "+tc.url+"\n\tfetch = +refs/heads/*:refs/remotes/origin/*\n"), 0o644))
+		assert.Equal(t, tc.want, remoteOwner(root), tc.url)
+	}
+	assert.Empty(t, remoteOwner(t.TempDir()))
+}

@@ -11,14 +11,25 @@ import (
 	"github.com/deploy-action/deploy-action/pkg/detect"
 )
 
-func at(e detect.Evidence) string {
-	switch {
-	case e.File == "":
-		return ""
-	case e.Line > 0:
-		return fmt.Sprintf("%s:%d", e.File, e.Line)
+// indented writes every line it is given two spaces in.
+type indented struct {
+	w   io.Writer
+	mid bool
+}
+
+func (i *indented) Write(p []byte) (int, error) {
+	for _, c := range p {
+		if !i.mid {
+			if _, err := io.WriteString(i.w, "  "); err != nil {
+				return 0, err
+			}
+		}
+		if _, err := i.w.Write([]byte{c}); err != nil {
+			return 0, err
+		}
+		i.mid = c != '\n'
 	}
-	return e.File
+	return len(p), nil
 }
 
 // Explain writes what detection found, each fact with the file and line it
@@ -26,22 +37,13 @@ func at(e detect.Evidence) string {
 // written (new, changed, unchanged, or refused without --force).
 func Explain(w io.Writer, repo detect.Repository, res *Result) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Repository %s\n", filepath.Base(repo.Root))
-	for _, e := range repo.Evidence {
-		fmt.Fprintf(&b, "  %-44s %s\n", e.What, at(e))
-	}
-	if len(repo.Workflows) > 0 {
-		fmt.Fprintf(&b, "  workflows already present: %s\n", strings.Join(repo.Workflows, ", "))
+	b.WriteString("Detected\n")
+	if err := repo.Explain(&indented{w: &b}); err != nil {
+		return err
 	}
 	for i, svc := range repo.Services {
 		sp := res.Plan.Services[i]
-		fmt.Fprintf(&b, "\nService %s (%s)\n", svc.Name, or(svc.Dir, "."))
-		for _, e := range svc.Evidence {
-			fmt.Fprintf(&b, "  %-44s %s\n", e.What, at(e))
-		}
-		for _, d := range svc.Dependencies {
-			fmt.Fprintf(&b, "  %-44s %s\n", fmt.Sprintf("needs %s (%s) from %s", d.Kind, strings.Join(d.Env, ", "), d.Because.What), at(d.Because))
-		}
+		fmt.Fprintf(&b, "\nWorkflow for %s (%s)\n", svc.Name, or(svc.Dir, "."))
 		fmt.Fprintf(&b, "  => language %s; test: %s\n", sp.Language, or(sp.Test, "(none found)"))
 		fmt.Fprintf(&b, "  => image %s built from %s", sp.Image, sp.Context)
 		if sp.Dockerfile != "" {

@@ -104,3 +104,33 @@ services:
 		})
 	}
 }
+
+// fixtures are the repositories under e2e/testdata the generator is held to.
+var fixtures = map[string]string{
+	"shop":            "../../e2e/testdata/shop",
+	"flask-src":       "../../e2e/testdata/repos/flask-src",
+	"fastapi-asyncpg": "../../e2e/testdata/repos/fastapi-asyncpg",
+	"django":          "../../e2e/testdata/repos/django",
+	"go-service":      "../../e2e/testdata/repos/go-service",
+	"node-service":    "../../e2e/testdata/repos/node-service",
+	"java-maven":      "../../e2e/testdata/repos/java-maven",
+	"helm-chart":      "../../e2e/testdata/repos/helm-chart",
+	"three-services":  "../../e2e/testdata/repos/three-services",
+}
+
+// TestGoldenFixtures generates the workflow of every fixture repository, as
+// detected, and holds it to actionlint, the audit, the structural rules and
+// its golden files.
+func TestGoldenFixtures(t *testing.T) {
+	t.Parallel()
+	for name, dir := range fixtures {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			root, err := filepath.Abs(dir)
+			require.NoError(t, err)
+			repo, err := detect.Detect(context.Background(), root)
+			require.NoError(t, err)
+			checkGenerated(t, name, repo, nil, Overrides{})
+		})
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/BurntSushi/toml"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/shlex"
 
@@ -210,7 +211,12 @@ func servicePlan(repo detect.Repository, svc detect.Service, sc ServiceConfig, c
 		}
 		return sp, &InputError{Field: "service " + svc.Name, Value: sp.Dir, Problem: "cannot be built: " + what, Fix: "pass --language python|go|node|java (with --service " + svc.Name + " when there are several), or set language under services: in " + ConfigPath}
 	}
-	if err := setup(repo.Root, &sp, sc.Version); err != nil {
+	version := sc.Version
+	// Go reads its version from go.mod itself (toolchain lines included).
+	if version == "" && sp.Language == svc.Language && sp.Language != detect.Go {
+		version = svc.LanguageVersion
+	}
+	if err := setup(repo.Root, &sp, version, svc.Lockfile); err != nil {
 		return sp, err
 	}
 
@@ -253,7 +259,16 @@ func servicePlan(repo detect.Repository, svc detect.Service, sc ServiceConfig, c
 		*notes = append(*notes, fmt.Sprintf("service %s: no Dockerfile; the release job expects %s", svc.Name, path.Join(sp.Context, "Dockerfile")))
 	}
 	registry := or(cfg.Registry, "docker.io")
-	ns := or(cfg.Namespace, "${{ github.repository_owner }}")
+	ns := cfg.Namespace
+	if ns == "" {
+		ns = remoteOwner(repo.Root)
+	}
+	if ns == "" {
+		ns = "${{ github.repository_owner }}"
+		if sc.Image == "" {
+			*notes = append(*notes, fmt.Sprintf("service %s: the image's namespace is the repository's owner at run time; set namespace in %s (e.g. your Docker Hub account) so manifests can name the image", svc.Name, ConfigPath))
+		}
+	}
 	sp.Image = sc.Image
 	if sp.Image == "" {
 		sp.Image = registry + "/" + ns + "/" + svc.Name
@@ -286,6 +301,7 @@ func servicePlan(repo detect.Repository, svc detect.Service, sc ServiceConfig, c
 	// The manifests, per environment.
 	sp.Manifests = map[string]string{}
 	base := sc.Manifests
+	hasManifests := base != "" || svc.Existing.Kustomization != "" || svc.Existing.Chart != "" || len(svc.Existing.Manifests) > 0
 	switch {
 	case base != "":
 	case svc.Existing.Kustomization != "":
@@ -295,16 +311,25 @@ func servicePlan(repo detect.Repository, svc detect.Service, sc ServiceConfig, c
 	case len(svc.Existing.Manifests) > 0:
 		base = strings.Join(svc.Existing.Manifests, ",")
 	default:
-		base = path.Join(sp.Dir, "deploy", "k8s")
-		*notes = append(*notes, fmt.Sprintf("service %s: no Kubernetes manifests; the deploy jobs expect them in %s", svc.Name, base))
+		// Where the manifests part writes them: a kustomize base with an
+		// overlay per environment, under deploy/ (deploy/<name>/ for a
+		// service in a subdirectory).
+		deployDir := "deploy"
+		if p.Multi || sp.Dir != "." {
+			deployDir = path.Join("deploy", svc.Name)
+		}
+		base, sp.Format = path.Join(deployDir, "base"), "kustomize"
+		*notes = append(*notes, fmt.Sprintf("service %s: no Kubernetes manifests; the deploy jobs expect a kustomization in %s with overlays/<environment> beside it", svc.Name, base))
 	}
 	for _, e := range p.Environments {
 		m := base
 		if sp.Format == "kustomize" {
 			// An overlay per environment, when the kustomization is a base
-			// with overlays beside it.
+			// with overlays beside it (or will be: the manifests part
+			// writes staging and production overlays).
 			for _, cand := range []string{path.Join(path.Dir(base), "overlays", e.Name), path.Join(base, "overlays", e.Name)} {
-				if fi, err := os.Stat(filepath.Join(repo.Root, filepath.FromSlash(cand))); err == nil && fi.IsDir() {
+				fi, err := os.Stat(filepath.Join(repo.Root, filepath.FromSlash(cand)))
+				if err == nil && fi.IsDir() || !hasManifests && cand == path.Join(path.Dir(base), "overlays", e.Name) && (e.Name == "staging" || e.Name == "production") {
 					m = cand
 					break
 				}
@@ -330,7 +355,7 @@ func servicePlan(repo detect.Repository, svc detect.Service, sc ServiceConfig, c
 
 // setup picks the language's setup action, its dependency cache and the
 // install commands, from the files the service has.
-func setup(root string, sp *ServicePlan, version string) error {
+func setup(root string, sp *ServicePlan, version, lockfile string) error {
 	dir := sp.Dir
 	has := func(f string) bool {
 		_, err := os.Stat(filepath.Join(root, filepath.FromSlash(path.Join(dir, f))))
@@ -342,19 +367,19 @@ func setup(root string, sp *ServicePlan, version string) error {
 		sp.Setup = Step{Uses: SetupPython, With: []KV{{"python-version", or(version, "3.13")}, {"cache", "pip"}}}
 		reqs, _ := filepath.Glob(filepath.Join(root, filepath.FromSlash(dir), "requirements*.txt"))
 		sort.Strings(reqs)
-		var deps []string
 		for _, r := range reqs {
-			deps = append(deps, rel(filepath.Base(r)))
 			sp.Install = append(sp.Install, "python -m pip install -r "+shellQuote(filepath.Base(r)))
 		}
-		if has("pyproject.toml") {
-			deps = append(deps, rel("pyproject.toml"))
-			if len(reqs) == 0 {
-				sp.Install = append(sp.Install, "python -m pip install .")
-			}
+		switch {
+		case len(reqs) > 0:
+			sp.Setup.With = append(sp.Setup.With, KV{"cache-dependency-path", rel("requirements*.txt")})
+		case lockfile != "":
+			sp.Setup.With = append(sp.Setup.With, KV{"cache-dependency-path", lockfile})
+		case has("pyproject.toml"):
+			sp.Setup.With = append(sp.Setup.With, KV{"cache-dependency-path", rel("pyproject.toml")})
 		}
-		if len(deps) > 0 {
-			sp.Setup.With = append(sp.Setup.With, KV{"cache-dependency-path", strings.Join(deps, "\n")})
+		if len(reqs) == 0 && has("pyproject.toml") {
+			sp.Install = append(sp.Install, "python -m pip install "+shellQuote("."+testExtra(filepath.Join(root, filepath.FromSlash(rel("pyproject.toml"))))))
 		}
 	case detect.Go:
 		sp.Setup = Step{Uses: SetupGo, With: []KV{{"go-version-file", rel("go.mod")}, {"cache-dependency-path", rel("go.sum")}}}
@@ -511,4 +536,23 @@ func shellQuote(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// testExtra is "[name]" for the optional dependencies of a pyproject.toml
+// that hold the test tools (test, tests or dev), "" when there are none.
+func testExtra(file string) string {
+	var pp struct {
+		Project struct {
+			Optional map[string][]string `toml:"optional-dependencies"`
+		} `toml:"project"`
+	}
+	if _, err := toml.DecodeFile(file, &pp); err != nil {
+		return ""
+	}
+	for _, k := range []string{"test", "tests", "testing", "dev"} {
+		if _, ok := pp.Project.Optional[k]; ok {
+			return "[" + k + "]"
+		}
+	}
+	return ""
 }
