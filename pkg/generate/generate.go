@@ -340,3 +340,20 @@ func (e *notGeneratedError) Error() string {
 	return fmt.Sprintf("--check: %s was never generated (no %s, no file marked %q); run `deploy-action generate` first and commit what it writes", e.root, DefaultWorkflowPath, Marker)
 }
 func (e *notGeneratedError) Unwrap() error { return ErrNotGenerated }
+
+// EverGenerated returns an error matching ErrNotGenerated when nothing in
+// root was ever generated: no config file and no marked workflow. --check
+// asks it first, so that such a repository gets that error, not another.
+func EverGenerated(root string, lc *LoadedConfig) error {
+	if _, err := os.Stat(filepath.Join(root, ConfigPath)); err == nil {
+		return nil
+	}
+	wf := DefaultWorkflowPath
+	if lc != nil && lc.Workflow.Path != "" {
+		wf = lc.Workflow.Path
+	}
+	if data, err := os.ReadFile(filepath.Join(root, wf)); err == nil && generatedByUs(data) {
+		return nil
+	}
+	return &notGeneratedError{root: root}
+}
