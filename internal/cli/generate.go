@@ -205,8 +205,8 @@ func runGenerate(ctx context.Context, e *env, dir string, f generateFlags) error
 	if err != nil {
 		return err
 	}
-	for _, l := range res.Lint {
-		fmt.Fprintf(e.stderr, "warning: actionlint: %s\n", l)
+	for _, fd := range res.Findings {
+		fmt.Fprintf(e.stderr, "warning: audit: %s\n", fd)
 	}
 	for _, nt := range res.Notes {
 		fmt.Fprintf(e.stdout, "note: %s\n", nt)

@@ -2,7 +2,12 @@ package generate
 
 import (
 	"context"
+	"io"
 	"testing"
+
+	"github.com/rhysd/actionlint"
+
+	"github.com/deploy-action/deploy-action/pkg/audit"
 )
 
 // BenchmarkGenerate is one generation of the shop: plan, templates, and
@@ -26,7 +31,31 @@ func BenchmarkGenerateNoLint(b *testing.B) {
 	}
 }
 
-func BenchmarkLint(b *testing.B) {
+// BenchmarkAudit is the audit of the shop's workflow, actionlint included;
+// BenchmarkActionlint is actionlint alone.
+func BenchmarkAudit(b *testing.B) {
+	wf := shopWorkflow(b)
+	for b.Loop() {
+		if _, err := audit.Workflow(DefaultWorkflowPath, wf); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkActionlint(b *testing.B) {
+	wf := shopWorkflow(b)
+	for b.Loop() {
+		l, err := actionlint.NewLinter(io.Discard, &actionlint.LinterOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := l.Lint("<stdin>", wf, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func shopWorkflow(b *testing.B) []byte {
 	res, err := Generate(context.Background(), shopRepo(b.TempDir()), nil, Overrides{}, WithActionPin(testPin), WithoutLint())
 	if err != nil {
 		b.Fatal(err)
@@ -37,9 +66,5 @@ func BenchmarkLint(b *testing.B) {
 			wf = f.Data
 		}
 	}
-	for b.Loop() {
-		if _, err := Lint(DefaultWorkflowPath, wf); err != nil {
-			b.Fatal(err)
-		}
-	}
+	return wf
 }

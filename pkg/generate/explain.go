@@ -88,10 +88,10 @@ func Explain(w io.Writer, repo detect.Repository, res *Result) error {
 			fmt.Fprintf(&b, "  %s\n", n)
 		}
 	}
-	if len(res.Lint) > 0 {
-		b.WriteString("\nactionlint\n")
-		for _, l := range res.Lint {
-			fmt.Fprintf(&b, "  %s\n", l)
+	if len(res.Findings) > 0 {
+		b.WriteString("\nAudit of the workflow\n")
+		for _, f := range res.Findings {
+			fmt.Fprintf(&b, "  %s\n", f)
 		}
 	}
 	_, err := io.WriteString(w, b.String())

@@ -12,6 +12,7 @@ import (
 
 	"github.com/pmezard/go-difflib/difflib"
 
+	"github.com/deploy-action/deploy-action/pkg/audit"
 	"github.com/deploy-action/deploy-action/pkg/detect"
 )
 
@@ -44,8 +45,10 @@ type Result struct {
 	// Overrides says where each value that replaced detection came from:
 	// "registry: ghcr.io (flag --registry)".
 	Overrides []string
-	// Lint are actionlint's findings on the workflow, "file:line:col: message [rule]".
-	Lint []string
+	// Findings are the audit's on the generated workflow (its security and
+	// delivery rules, and actionlint's): none, unless a template or the
+	// config brought one in.
+	Findings []audit.Finding
 	// Config is the config as applied.
 	Config *Config
 	Plan   *Plan
@@ -79,7 +82,7 @@ func WithParts(p ...Part) Option { return func(o *options) { o.parts = append(o.
 // rendering, and records the new pins in the config file.
 func WithRefresh(r *Resolver) Option { return func(o *options) { o.refresh = r } }
 
-// WithoutLint skips actionlint (it is on by default).
+// WithoutLint skips the audit and actionlint (they run by default).
 func WithoutLint() Option { return func(o *options) { o.lint = false } }
 
 // Generate decides and renders every file for repo. lc is the config file as
@@ -237,9 +240,19 @@ func (w *workflowPart) Files(_ context.Context, in *Input) ([]File, []string, er
 		return nil, nil, err
 	}
 	if w.lint {
-		w.res.Lint, err = Lint(p.WorkflowPath, wf)
+		pins := in.Plan.Pins
+		w.res.Findings, err = audit.Workflow(p.WorkflowPath, wf, audit.WithPins(func(repo, sha string) (string, bool) {
+			if repo == in.Plan.Action.Repo && sha == in.Plan.Action.SHA {
+				return in.Plan.Action.Version, true
+			}
+			pin, ok := pins[repo]
+			if !ok || pin.SHA != sha {
+				return "", false
+			}
+			return pin.Version, true
+		}))
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, fmt.Errorf("auditing %s: %w", p.WorkflowPath, err)
 		}
 	}
 	return []File{{Path: p.WorkflowPath, Data: wf}, {Path: ".github/dependabot.yml", Data: dep}}, nil, nil

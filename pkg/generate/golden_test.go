@@ -43,7 +43,7 @@ func checkGenerated(t *testing.T, name string, repo detect.Repository, lc *Loade
 	t.Helper()
 	res, err := Generate(context.Background(), repo, lc, over, WithActionPin(testPin))
 	require.NoError(t, err)
-	assert.Empty(t, res.Lint, "actionlint findings")
+	assert.Empty(t, res.Findings, "audit and actionlint findings")
 	inputs := actionInputs(t)
 	files := map[string][]byte{}
 	for _, f := range res.Files {
