@@ -166,7 +166,11 @@ func runGenerate(ctx context.Context, e *env, dir string, f generateFlags) error
 	if err != nil {
 		return fmt.Errorf("reading %s: %w", dir, err)
 	}
-	var opts []generate.Option
+	names := make([]string, len(inputs))
+	for i, in := range inputs {
+		names[i] = in.name
+	}
+	opts := []generate.Option{generate.WithActionInputs(names)}
 	if p, ok := releasePin(); ok {
 		opts = append(opts, generate.WithActionPin(p))
 	}

@@ -47,6 +47,11 @@ type Config struct {
 	ServiceImages map[string]string `yaml:"service-images,omitempty"`
 	// Services override what detection found for each service, by name.
 	Services []ServiceConfig `yaml:"services,omitempty"`
+	// Inputs are more inputs of the deploy-action steps, by job: release (the
+	// build, test and push step, and the image test of pull requests) and
+	// deploy (every deploy step). The generator's own inputs cannot be
+	// replaced here; use the config key that sets them.
+	Inputs StepInputs `yaml:"inputs,omitempty"`
 	// Workflow is where the workflow goes and which templates render it.
 	Workflow WorkflowConfig `yaml:"workflow,omitempty"`
 	// Files is the section of the part that writes the Dockerfile,
@@ -80,6 +85,18 @@ type ServiceConfig struct {
 	TestCommand string   `yaml:"test-command,omitempty"`
 	Manifests   string   `yaml:"manifests,omitempty"`
 	Paths       []string `yaml:"paths,omitempty"`
+}
+
+// StepInputs are extra with: inputs of the deploy-action steps.
+type StepInputs struct {
+	Release map[string]string `yaml:"release,omitempty"`
+	Deploy  map[string]string `yaml:"deploy,omitempty"`
+}
+
+// generatedInputs are the inputs the templates set themselves, by job.
+var generatedInputs = map[string][]string{
+	"release": {"stages", "context", "dockerfile", "services", "smoke-env", "ready-path", "ready-port", "junit", "images", "version", "tags", "github-token", "username", "password"},
+	"deploy":  {"stages", "image-map", "manifests", "manifests-format", "manifests-root", "namespace", "kubeconfig", "kube-context", "rollback"},
 }
 
 // WorkflowConfig places the workflow.
@@ -150,7 +167,7 @@ func ReadConfig(r io.Reader, name string) (*LoadedConfig, error) {
 	if err := yaml.Unmarshal(data, &root); err == nil {
 		indexLines(&root, "", lc.lines)
 	}
-	if err := lc.Config.validate(lc.source); err != nil {
+	if err := lc.Config.validate(lc.source, nil); err != nil {
 		return nil, err
 	}
 	return lc, nil
@@ -167,7 +184,7 @@ func configProblem(msg string) string {
 		return fmt.Sprintf("has unknown key %q (remove it or correct its spelling)", m[1])
 	}
 	if m := wrongType.FindStringSubmatch(msg); m != nil {
-		want := map[string]string{"[]string": "a list", "string": "a string", "generate.Environment": "a mapping with name:", "generate.ServiceConfig": "a mapping with name:", "[]generate.Environment": "a list of environments", "[]generate.ServiceConfig": "a list of services", "map[string]string": "a mapping", "generate.Pin": "a mapping of repository, version, sha", "generate.WorkflowConfig": "a mapping of path, templates", "[]generate.Pin": "a list of repository, version, sha"}[m[3]]
+		want := map[string]string{"[]string": "a list", "string": "a string", "generate.Environment": "a mapping with name:", "generate.ServiceConfig": "a mapping with name:", "[]generate.Environment": "a list of environments", "[]generate.ServiceConfig": "a list of services", "generate.Pin": "a mapping of repository, version, sha", "generate.WorkflowConfig": "a mapping of path, templates", "generate.StepInputs": "a mapping of release, deploy", "map[string]string": "a mapping of names to strings", "[]generate.Pin": "a list of repository, version, sha"}[m[3]]
 		if want == "" {
 			want = m[3]
 		}
@@ -240,7 +257,7 @@ var (
 )
 
 // validate checks values whose form is known; src locates a key for errors.
-func (c *Config) validate(src func(string) source) error {
+func (c *Config) validate(src func(string) source, actionInputs map[string]bool) error {
 	bad := func(key, value, problem, fix string) error {
 		s := src(key)
 		e := &InputError{Field: "key " + strconv.Quote(key), Value: value, Problem: problem, Fix: fix}
@@ -287,6 +304,18 @@ func (c *Config) validate(src func(string) source) error {
 	for kind := range c.ServiceImages {
 		if _, ok := defaultServiceImages[kind]; !ok {
 			return bad("service-images."+kind, kind, "is not a backing service the generator knows", "use postgresql, mysql or redis")
+		}
+	}
+	for job, in := range map[string]map[string]string{"release": c.Inputs.Release, "deploy": c.Inputs.Deploy} {
+		for k := range in {
+			for _, g := range generatedInputs[job] {
+				if k == g {
+					return bad("inputs."+job+"."+k, k, "is set by the generator itself", "use the config key for it (see README, The generator), or a template directory")
+				}
+			}
+			if actionInputs != nil && !actionInputs[k] {
+				return bad("inputs."+job+"."+k, k, "is not an input of deploy-action", "use a name from action.yml")
+			}
 		}
 	}
 	names := map[string]bool{}

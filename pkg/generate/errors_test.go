@@ -83,19 +83,29 @@ func TestGenerateBadInput(t *testing.T) {
 		{name: "template dir absent", repo: shopRepo, over: Overrides{Templates: filepath.Join(tmplDir, "nope")},
 			field: "flag --templates (config key workflow.templates)", want: []string{"is not a directory"}},
 		{name: "config names no service", repo: shopRepo, config: "services:\n  - name: cart\n", field: `key "services"`, want: []string{"cart", ConfigPath + ":2"}},
+		{name: "extra input the generator sets", repo: shopRepo, config: "inputs:\n  deploy:\n    image-map: x\n", field: `key "inputs.deploy.image-map"`, want: []string{"set by the generator", ConfigPath + ":3"}},
+		{name: "extra input unknown", repo: shopRepo, config: "inputs:\n  release:\n    colour: blue\n", field: `key "inputs.release.colour"`, want: []string{"not an input of deploy-action", ConfigPath + ":3"}},
 		{name: "environments listed twice", repo: shopRepo, over: Overrides{Environments: []string{"prod", "prod"}}, field: "flag --environments", want: []string{"listed twice"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
+			// A config error shows when the file is read, the rest when
+			// generating.
 			var lc *LoadedConfig
+			var err error
 			if tc.config != "" {
-				var err error
 				lc, err = ReadConfig(strings.NewReader(tc.config), ConfigPath)
-				require.NoError(t, err)
 			}
-			res, err := Generate(context.Background(), tc.repo(t.TempDir()), lc, tc.over, WithActionPin(testPin))
-			assert.Nil(t, res)
+			if err == nil {
+				var names []string
+				for k := range actionInputs(t) {
+					names = append(names, k)
+				}
+				var res *Result
+				res, err = Generate(context.Background(), tc.repo(t.TempDir()), lc, tc.over, WithActionPin(testPin), WithActionInputs(names))
+				assert.Nil(t, res)
+			}
 			var ie *InputError
 			require.True(t, errors.As(err, &ie), "%v", err)
 			assert.Equal(t, tc.field, ie.Field)

@@ -63,6 +63,7 @@ type options struct {
 	parts   []Part
 	lint    bool
 	refresh *Resolver
+	inputs  map[string]bool
 }
 
 // Option configures Generate.
@@ -81,6 +82,17 @@ func WithParts(p ...Part) Option { return func(o *options) { o.parts = append(o.
 // WithRefresh resolves every pin's newest release through r before
 // rendering, and records the new pins in the config file.
 func WithRefresh(r *Resolver) Option { return func(o *options) { o.refresh = r } }
+
+// WithActionInputs are deploy-action's input names, against which the
+// config's extra inputs are checked.
+func WithActionInputs(names []string) Option {
+	return func(o *options) {
+		o.inputs = map[string]bool{}
+		for _, n := range names {
+			o.inputs[n] = true
+		}
+	}
+}
 
 // WithoutLint skips the audit and actionlint (they run by default).
 func WithoutLint() Option { return func(o *options) { o.lint = false } }
@@ -108,7 +120,7 @@ func Generate(ctx context.Context, repo detect.Repository, lc *LoadedConfig, ove
 	if err := over.apply(&cfg, repo.Services, from); err != nil {
 		return nil, err
 	}
-	if err := cfg.validate(func(k string) source { return from[k] }); err != nil {
+	if err := cfg.validate(func(k string) source { return from[k] }, o.inputs); err != nil {
 		return nil, err
 	}
 	res := &Result{Config: &cfg}

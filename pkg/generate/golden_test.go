@@ -89,6 +89,12 @@ services:
   - name: shop
     test-command: pytest -q tests
     manifests: e2e/testdata/shop/k8s
+inputs:
+  release:
+    insecure-registries: registry.internal:5000
+  deploy:
+    create-namespace: "true"
+    rollout-timeout: 10m
 `},
 	}
 	for _, tc := range cases {

@@ -79,6 +79,9 @@ type ServicePlan struct {
 	ReadyPath          string
 	ReadyPort          string
 
+	// ReleaseInputs and DeployInputs are the config's extra inputs.
+	ReleaseInputs, DeployInputs []KV
+
 	Manifests map[string]string // per environment
 	Format    string            // manifests-format when not auto
 	Root      string            // manifests-root for kustomize reading ../
@@ -292,6 +295,7 @@ func servicePlan(repo detect.Repository, svc detect.Service, sc ServiceConfig, c
 	default:
 		sp.Username, sp.Password = "${{ vars.REGISTRY_USERNAME }}", "${{ secrets.REGISTRY_PASSWORD }}"
 	}
+	sp.ReleaseInputs, sp.DeployInputs = sortedKV(cfg.Inputs.Release), sortedKV(cfg.Inputs.Deploy)
 	sp.Tags = strings.Join(orList(cfg.Tags, []string{"version", "latest"}), ",")
 	sp.ReadyPath = svc.HealthPath
 	if svc.Port > 0 && svc.HealthPath != "" {
@@ -491,6 +495,15 @@ func envValue(kind detect.DependencyKind, v, host, port, scheme string) string {
 		return testDatabase
 	}
 	return ""
+}
+
+func sortedKV(m map[string]string) []KV {
+	var out []KV
+	for k, v := range m {
+		out = append(out, KV{k, v})
+	}
+	sortKV(out)
+	return out
 }
 
 func sortKV(kv []KV) {
