@@ -47,7 +47,7 @@ func TestOptionsRejectBadInput(t *testing.T) {
 			assert.Contains(t, err.Error(), tc.msg)
 
 			// Generate checks them too, before anything is written.
-			f := fixtures(t)[1]
+			f := fixtureNamed(t, "flask-src")
 			files, err := scaffold.Files(f.repo, f.repo.Services[0], tc.opts)
 			assert.ErrorAs(t, err, &oe)
 			assert.Empty(t, files)
@@ -77,7 +77,7 @@ func TestExistingFilesAreLeftAlone(t *testing.T) {
 	}
 	assert.Contains(t, notes, "dockerfile: nothing generated: it has its own Dockerfile (Dockerfile); force it with parts.dockerfile: force")
 	assert.Contains(t, notes, "kubernetes: nothing generated: it has a Helm chart (chart); force it with parts.kubernetes: force")
-	assert.Contains(t, notes, "monitoring: metrics preset prometheus_client (prometheus_client in shop/metrics.py:10): requests shop_http_requests_total by label \"status\", latency shop_http_request_duration_seconds_bucket")
+	assert.Contains(t, notes, "monitoring: metrics preset prometheus_client (prometheus-client in requirements.txt, requirements.txt:7): requests shop_http_requests_total by label \"status\", latency shop_http_request_duration_seconds_bucket")
 
 	for _, f := range r["helm-chart"].Files {
 		assert.Equal(t, scaffold.Monitoring, f.Part, f.Path)

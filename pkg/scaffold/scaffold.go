@@ -57,8 +57,16 @@ func Generate(repo detect.Repository, svc detect.Service, opts Options) (Result,
 	if err != nil {
 		return Result{}, err
 	}
-	g := &generator{view: v, notes: notes}
+	g := &generator{view: v}
 	g.decide(svc, s)
+	// What the view noted matters only for the parts that are written.
+	var kept []Note
+	for _, n := range notes {
+		if g.write[n.Part] {
+			kept = append(kept, n)
+		}
+	}
+	g.notes = append(kept, g.notes...)
 	for _, p := range Parts {
 		if !g.write[p] {
 			continue
@@ -68,6 +76,11 @@ func Generate(repo detect.Repository, svc detect.Service, opts Options) (Result,
 		}
 	}
 	sort.Slice(g.files, func(i, j int) bool { return g.files[i].Path < g.files[j].Path })
+	order := map[Part]int{}
+	for i, p := range Parts {
+		order[p] = i
+	}
+	sort.SliceStable(g.notes, func(i, j int) bool { return order[g.notes[i].Part] < order[g.notes[j].Part] })
 	return Result{Files: g.files, Notes: g.notes}, nil
 }
 

@@ -415,13 +415,13 @@ func presetFor(svc detect.Service, name string) *metrics {
 	}
 	m.Because = "detected"
 	if at := svc.Metrics.At; at.File != "" {
-		m.Because = at.What
-		if m.Because == "" {
-			m.Because = "found"
-		}
-		m.Because += " in " + at.File
+		loc := at.File
 		if at.Line > 0 {
-			m.Because += ":" + strconv.Itoa(at.Line)
+			loc += ":" + strconv.Itoa(at.Line)
+		}
+		m.Because = loc
+		if at.What != "" {
+			m.Because = at.What + ", " + loc
 		}
 	}
 	return m
