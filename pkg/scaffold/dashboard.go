@@ -138,7 +138,7 @@ func dashboard(v *view, s settings) (string, error) {
 
 	d := dash{
 		Title: v.Name, UID: v.Name, Tags: []string{v.Name, "deploy-action"}, Timezone: "utc", SchemaVersion: 39, Refresh: "1m",
-		Time: timeRange{From: "now-6h", To: "now"},
+		Time:       timeRange{From: "now-6h", To: "now"},
 		Templating: templating{List: []variable{{Name: "datasource", Label: "Prometheus", Type: "datasource", Query: "prometheus"}}},
 		Annotations: annotations{List: []annotation{
 			{Name: "Releases", Datasource: datasource{Type: "grafana", UID: "-- Grafana --"}, Enable: true, IconColor: "blue",

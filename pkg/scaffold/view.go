@@ -50,7 +50,7 @@ type view struct {
 	MigrateCommand []string
 
 	WithKubernetes, WithMigrations, WithDatabase, WithMonitoring bool
-	PostgresImage                                              string
+	PostgresImage                                                string
 
 	Metrics *metrics
 	SLO     slo
