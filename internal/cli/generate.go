@@ -170,7 +170,7 @@ func runGenerate(ctx context.Context, e *env, dir string, f generateFlags) error
 	for i, in := range inputs {
 		names[i] = in.name
 	}
-	opts := []generate.Option{generate.WithActionInputs(names)}
+	opts := []generate.Option{generate.WithActionInputs(names), generate.WithParts(generate.FilesPart())}
 	if p, ok := releasePin(); ok {
 		opts = append(opts, generate.WithActionPin(p))
 	}

@@ -47,7 +47,9 @@ func TestGenerateLifecycle(t *testing.T) {
 
 	r = execute(t, map[string]string{}, generateArgs(dir)...)
 	require.Equal(t, 0, r.code, r.stderr)
-	assert.Contains(t, r.stdout, "generate: wrote .github/dependabot.yml, .github/deploy-action.yaml, .github/workflows/deploy.yml")
+	for _, f := range []string{".github/dependabot.yml", ".github/deploy-action.yaml", ".github/workflows/deploy.yml", "Dockerfile", "deploy/overlays/staging/kustomization.yaml"} {
+		assert.Contains(t, r.stdout, f)
+	}
 	first, err := os.ReadFile(wf)
 	require.NoError(t, err)
 

@@ -211,3 +211,21 @@ func TestRemoteOwner(t *testing.T) {
 	}
 	assert.Empty(t, remoteOwner(t.TempDir()))
 }
+
+func TestFilesOptions(t *testing.T) {
+	t.Parallel()
+	lc, err := ReadConfig(strings.NewReader("registry: ghcr.io\nfiles:\n  parts:\n    monitoring: skip\n  slo:\n    objective: 99.9\n    windw: 30d\n"), ConfigPath)
+	require.NoError(t, err)
+	_, err = filesOptions(lc.Files)
+	var ie *InputError
+	require.True(t, errors.As(err, &ie), "%v", err)
+	assert.Equal(t, 7, ie.Line)
+	assert.Contains(t, err.Error(), `unknown key "windw" under files.slo`)
+
+	lc, err = ReadConfig(strings.NewReader("files:\n  parts:\n    monitoring: skip\n  port: \"9000\"\n"), ConfigPath)
+	require.NoError(t, err)
+	o, err := filesOptions(lc.Files)
+	require.NoError(t, err)
+	assert.Equal(t, "9000", o.Port)
+	assert.EqualValues(t, "skip", o.Parts["monitoring"])
+}

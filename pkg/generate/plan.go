@@ -259,7 +259,7 @@ func servicePlan(repo detect.Repository, svc detect.Service, sc ServiceConfig, c
 		sp.Dockerfile = svc.Existing.Dockerfile
 	}
 	if svc.Existing.Dockerfile == "" && sc.Dockerfile == "" {
-		*notes = append(*notes, fmt.Sprintf("service %s: no Dockerfile; the release job expects %s", svc.Name, path.Join(sp.Context, "Dockerfile")))
+		*notes = append(*notes, fmt.Sprintf("service %s: it has no Dockerfile; the release job builds %s", svc.Name, path.Join(sp.Context, "Dockerfile")))
 	}
 	registry := or(cfg.Registry, "docker.io")
 	ns := cfg.Namespace
@@ -323,7 +323,7 @@ func servicePlan(repo detect.Repository, svc detect.Service, sc ServiceConfig, c
 			deployDir = path.Join("deploy", svc.Name)
 		}
 		base, sp.Format = path.Join(deployDir, "base"), "kustomize"
-		*notes = append(*notes, fmt.Sprintf("service %s: no Kubernetes manifests; the deploy jobs expect a kustomization in %s with overlays/<environment> beside it", svc.Name, base))
+		*notes = append(*notes, fmt.Sprintf("service %s: it has no Kubernetes manifests; the deploy jobs apply the overlays/<environment> beside the kustomization %s", svc.Name, base))
 	}
 	for _, e := range p.Environments {
 		m := base
