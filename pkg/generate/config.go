@@ -57,7 +57,7 @@ type Config struct {
 	// Files is the section of the part that writes the Dockerfile,
 	// Kubernetes manifests and monitoring files (pkg/scaffold's Options);
 	// that part decodes it, strictly, itself.
-	Files *yaml.Node `yaml:"files,omitempty"`
+	Files yaml.Node `yaml:"files,omitempty"`
 }
 
 // Environment is one deploy target.

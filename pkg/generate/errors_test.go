@@ -216,7 +216,7 @@ func TestFilesOptions(t *testing.T) {
 	t.Parallel()
 	lc, err := ReadConfig(strings.NewReader("registry: ghcr.io\nfiles:\n  parts:\n    monitoring: skip\n  slo:\n    objective: 99.9\n    windw: 30d\n"), ConfigPath)
 	require.NoError(t, err)
-	_, err = filesOptions(lc.Files)
+	_, err = filesOptions(&lc.Files)
 	var ie *InputError
 	require.True(t, errors.As(err, &ie), "%v", err)
 	assert.Equal(t, 7, ie.Line)
@@ -224,8 +224,20 @@ func TestFilesOptions(t *testing.T) {
 
 	lc, err = ReadConfig(strings.NewReader("files:\n  parts:\n    monitoring: skip\n  port: \"9000\"\n"), ConfigPath)
 	require.NoError(t, err)
-	o, err := filesOptions(lc.Files)
+	o, err := filesOptions(&lc.Files)
 	require.NoError(t, err)
 	assert.Equal(t, "9000", o.Port)
 	assert.EqualValues(t, "skip", o.Parts["monitoring"])
+}
+
+// TestConfigRoundTrip: the config file written back keeps every key,
+// the files section included.
+func TestConfigRoundTrip(t *testing.T) {
+	t.Parallel()
+	in := "registry: ghcr.io\nenvironments:\n  - name: staging\n    trigger: push\nfiles:\n  parts:\n    monitoring: skip\n"
+	lc, err := ReadConfig(strings.NewReader(in), ConfigPath)
+	require.NoError(t, err)
+	out, err := lc.Config.Marshal()
+	require.NoError(t, err)
+	assert.True(t, strings.HasSuffix(string(out), in), "%s", out)
 }

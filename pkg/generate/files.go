@@ -26,7 +26,7 @@ type filesPart struct{}
 func (filesPart) Name() string { return "files" }
 
 func (filesPart) Files(_ context.Context, in *Input) ([]File, []string, error) {
-	opts, err := filesOptions(in.Config.Files)
+	opts, err := filesOptions(&in.Config.Files)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -65,7 +65,7 @@ func (filesPart) Files(_ context.Context, in *Input) ([]File, []string, error) {
 // are checked against the struct's yaml tags first).
 func filesOptions(n *yaml.Node) (scaffold.Options, error) {
 	var o scaffold.Options
-	if n == nil {
+	if n == nil || n.Kind == 0 {
 		return o, nil
 	}
 	if err := knownKeys(n, reflect.TypeOf(o), "files"); err != nil {
