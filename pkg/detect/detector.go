@@ -215,7 +215,14 @@ func (c *svc) findDep(names ...string) (dep, bool) {
 
 func (d *detector) service(root, dir string, all []string) (Service, error) {
 	s := Service{Dir: dir, Code: dir}
-	c := &svc{d: d, s: &s, files: d.t.under(dir, all), env: map[string]EnvVar{}}
+	// A nested Go module is a project of its own, never part of this one.
+	exclude := append([]string(nil), all...)
+	for _, f := range d.t.files {
+		if p := path.Dir(f.path); path.Base(f.path) == "go.mod" && p != dir && within(p, dir) {
+			exclude = append(exclude, p)
+		}
+	}
+	c := &svc{d: d, s: &s, files: d.t.under(dir, exclude), env: map[string]EnvVar{}}
 	s.Name = serviceName(root, dir)
 	counts := d.t.languages(c.files)
 	lang, first, ok := mainLanguage(counts)
@@ -341,10 +348,11 @@ func (c *svc) finish() {
 	}
 	sort.SliceStable(s.Dependencies, func(i, j int) bool { return s.Dependencies[i].Kind < s.Dependencies[j].Kind })
 	for _, d := range s.Dependencies {
-		c.note(fmt.Sprintf("needs %s (%s)", d.Kind, d.Because.What), d.Because.File, d.Because.Line)
+		what := fmt.Sprintf("needs %s (%s)", d.Kind, d.Because.What)
 		if len(d.Env) > 0 {
-			c.note(fmt.Sprintf("%s settings %s", d.Kind, strings.Join(d.Env, ", ")), "", 0)
+			what = fmt.Sprintf("needs %s (%s; reached through %s)", d.Kind, d.Because.What, strings.Join(d.Env, ", "))
 		}
+		c.note(what, d.Because.File, d.Because.Line)
 	}
 	for _, e := range s.Env {
 		what := "reads " + e.Name
@@ -416,7 +424,7 @@ func (c *svc) mentionsPostgres() (Evidence, bool) {
 		if err != nil {
 			continue
 		}
-		if loc := postgresLiteral.FindIndex(b); loc != nil {
+		if loc := findSubmatch(b, "postgres", postgresLiteral); loc != nil {
 			return Evidence{File: f.path, Line: lineOf(b, loc[0])}, true
 		}
 	}

@@ -41,6 +41,7 @@ var goBacking = []struct {
 func (c *svc) golang() error {
 	s, t := c.s, c.d.t
 	modPath := join(s.Dir, "go.mod")
+	modulePath := ""
 	if t.has(modPath) {
 		b, err := t.read(modPath)
 		if err != nil {
@@ -49,6 +50,9 @@ func (c *svc) golang() error {
 		mf, err := modfile.ParseLax(modPath, b, nil)
 		if err != nil {
 			return modfileError(modPath, err)
+		}
+		if mf.Module != nil {
+			modulePath = mf.Module.Mod.Path
 		}
 		if mf.Go != nil {
 			s.LanguageVersion = mf.Go.Version
@@ -161,14 +165,22 @@ func (c *svc) golang() error {
 		}
 	}
 	if len(mains) > 0 {
+		// The command named like the module or the service, else the
+		// service's own directory, else the first under cmd/, else the first.
 		sort.Strings(mains)
-		entry := mains[0]
-		for _, m := range mains {
-			if path.Base(m) == s.Name || path.Base(m) == path.Base(strings.TrimSuffix(s.Dir, "/")) {
-				entry = m
-				break
+		rank := func(m string) int {
+			switch base := path.Base(m); {
+			case base == path.Base(modulePath) || base == s.Name:
+				return 0
+			case m == s.Dir:
+				return 1
+			case strings.HasPrefix(m, join(s.Dir, "cmd")+"/") || s.Dir == "." && strings.HasPrefix(m, "cmd/"):
+				return 2
 			}
+			return 3
 		}
+		sort.SliceStable(mains, func(i, j int) bool { return rank(mains[i]) < rank(mains[j]) })
+		entry := mains[0]
 		rel := "."
 		if entry != s.Dir {
 			rel = "./" + strings.TrimPrefix(entry, s.Dir+"/")
@@ -179,7 +191,7 @@ func (c *svc) golang() error {
 		s.Entry = rel
 		c.note("entry "+rel+" (package main)", mainFile[entry], 0)
 	}
-	c.note("code in "+s.Code, "", 0)
+	c.note("code in "+s.Code+" (the module)", modPath, 0)
 	c.setPort(port, portLit)
 	metricsRoute := c.routes()
 	if hasTests != "" {

@@ -10,6 +10,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // POM is what detection reads of a Maven pom.xml.
@@ -125,7 +127,7 @@ func (c *svc) java() error {
 	s, t := c.s, c.d.t
 	var springAt Evidence
 	pomPath := join(s.Dir, "pom.xml")
-	build := ""
+	build, gradleFile := "", ""
 	if t.has(pomPath) {
 		build = "maven"
 		b, err := t.read(pomPath)
@@ -168,7 +170,7 @@ func (c *svc) java() error {
 			if !t.has(p) {
 				continue
 			}
-			build = "gradle"
+			build, gradleFile = "gradle", p
 			b, err := t.read(p)
 			if err != nil {
 				return &FileError{File: p, Err: err}
@@ -215,13 +217,18 @@ func (c *svc) java() error {
 		}
 		if isConfig {
 			c.scanEnv(f.path, b, springPlaceholder)
-			if m := serverPort.FindSubmatchIndex(b); m != nil && port == 0 {
-				v := string(b[m[2]:m[3]])
+			v, line := "", 0
+			if m := serverPort.FindSubmatchIndex(b); m != nil {
+				v, line = string(b[m[2]:m[3]]), lineOf(b, m[0])
+			} else if !strings.HasSuffix(base, ".properties") {
+				v, line = yamlServerPort(b)
+			}
+			if v != "" && port == 0 {
 				if pm := springPlaceholder.FindStringSubmatch(v); pm != nil {
 					v = pm[2]
 				}
 				if p, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
-					port, portAt = p, Evidence{What: "server.port", File: f.path, Line: lineOf(b, m[0])}
+					port, portAt = p, Evidence{What: "server.port", File: f.path, Line: line}
 				}
 			}
 		} else {
@@ -231,9 +238,13 @@ func (c *svc) java() error {
 	if src := join(s.Dir, "src"); t.dirs[src] {
 		s.Code = src
 	}
-	c.note("code in "+s.Code, "", 0)
+	buildFile := pomPath
+	if build == "gradle" {
+		buildFile = gradleFile
+	}
+	c.note("code in "+s.Code+" ("+build+"'s layout)", buildFile, 0)
 	if port == 0 && s.Framework == SpringBoot {
-		port, portAt = 8080, Evidence{What: "spring boot's default"}
+		port, portAt = 8080, Evidence{What: "spring boot's default", File: springAt.File, Line: springAt.Line}
 	}
 	c.setPort(port, portAt)
 	metricsRoute := c.routes()
@@ -272,3 +283,32 @@ func (c *svc) java() error {
 // serverPort matches server.port in a properties file or port: under
 // server: in YAML (on its own line).
 var serverPort = regexp.MustCompile(`(?m)^\s*server\.port\s*[=:]\s*(.+)$`)
+
+// yamlServerPort reads server.port from a Spring application.yml, and its
+// line.
+func yamlServerPort(b []byte) (string, int) {
+	var doc yaml.Node
+	if yaml.Unmarshal(b, &doc) != nil || len(doc.Content) == 0 {
+		return "", 0
+	}
+	get := func(n *yaml.Node, key string) *yaml.Node {
+		if n == nil || n.Kind != yaml.MappingNode {
+			return nil
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == key {
+				return n.Content[i+1]
+			}
+		}
+		return nil
+	}
+	root := doc.Content[0]
+	p := get(get(root, "server"), "port")
+	if p == nil {
+		p = get(root, "server.port")
+	}
+	if p == nil || p.Kind != yaml.ScalarNode {
+		return "", 0
+	}
+	return p.Value, p.Line
+}

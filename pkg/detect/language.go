@@ -44,6 +44,14 @@ func (t *tree) languages(files []file) []langCount {
 			lang, safe = enry.GetLanguageByFilename(name)
 		}
 		if lang != "" && !safe {
+			// Ambiguous by name: worth reading only when a candidate is code.
+			code := false
+			for _, cand := range enry.GetLanguagesByExtension(name, nil, nil) {
+				code = code || enry.GetLanguageType(cand) == enry.Programming && !notSource[cand]
+			}
+			if !code {
+				continue
+			}
 			if b, err := t.read(f.path); err == nil {
 				if enry.IsGenerated(f.path, b) {
 					continue

@@ -180,9 +180,13 @@ func (c *svc) node() error {
 			s.Code = join(s.Dir, top)
 		}
 	}
-	c.note("code in "+s.Code, "", 0)
+	if s.Entry != "" && s.Framework != Next {
+		c.note("code in "+s.Code, join(s.Dir, s.Entry), 0)
+	} else {
+		c.note("code in "+s.Code, pkgPath, 0)
+	}
 	if port == 0 && s.Framework == Next {
-		port, portAt = 3000, Evidence{What: "next's default"}
+		port, portAt = 3000, Evidence{What: "next's default", File: pkgPath, Line: findLine(pkgBytes, `"next":`)}
 	}
 	c.setPort(port, portAt)
 	metricsRoute := c.routes()

@@ -50,7 +50,7 @@ func ParsePyproject(file string, b []byte) (pyProject, error) {
 	if _, err := toml.Decode(string(b), &doc); err != nil {
 		var pe toml.ParseError
 		if errors.As(err, &pe) {
-			return p, &FileError{File: file, Line: pe.Position.Line, Err: errors.New(pe.Message)}
+			return p, &FileError{File: file, Line: clampLine(b, pe.Position.Line), Err: errors.New(pe.Message)}
 		}
 		return p, &FileError{File: file, Err: err}
 	}
@@ -179,7 +179,7 @@ func ParsePipfile(file string, b []byte) (pyProject, error) {
 	if err != nil {
 		var pe toml.ParseError
 		if errors.As(err, &pe) {
-			return p, &FileError{File: file, Line: pe.Position.Line, Err: errors.New(pe.Message)}
+			return p, &FileError{File: file, Line: clampLine(b, pe.Position.Line), Err: errors.New(pe.Message)}
 		}
 		return p, &FileError{File: file, Err: err}
 	}
@@ -245,7 +245,7 @@ func sortedKeys[V any](m map[string]V) []string {
 // findKeyLine is the line where key is assigned (key = ..., "key" = ...,
 // key: ...), 0 when not found.
 func findKeyLine(b []byte, key string) int {
-	re := regexp.MustCompile(`(?m)^\s*["']?` + regexp.QuoteMeta(key) + `["']?\s*[=:]`)
+	re := regexp.MustCompile(`(?m)^[ \t]*["']?` + regexp.QuoteMeta(key) + `["']?[ \t]*[=:]`)
 	if loc := re.FindIndex(b); loc != nil {
 		return lineOf(b, loc[0])
 	}
@@ -374,7 +374,7 @@ func (c *svc) pyFramework(pyFiles []string) {
 			continue
 		}
 		b, _ := c.d.t.read(p)
-		if m := pyImport.FindSubmatchIndex(b); m != nil {
+		if m := findSubmatch(b, "import", pyImport); m != nil {
 			fw := Framework(b[m[2]:m[3]])
 			c.s.Framework = fw
 			c.note("framework "+string(fw)+" (imported)", p, lineOf(b, m[0]))
@@ -467,22 +467,22 @@ func (c *svc) pyEntry(pyFiles []string) pyEntryPoint {
 			continue
 		}
 		b, _ := t.read(p)
-		for _, m := range pyTargetLiteral.FindAllSubmatchIndex(b, -1) {
-			lineStart := strings.LastIndexByte(string(b[:m[0]]), '\n') + 1
-			lineEnd := m[1] + strings.IndexByte(string(b[m[1]:])+"\n", '\n')
-			line := string(b[lineStart:lineEnd])
-			if !strings.Contains(line, "gunicorn") && !strings.Contains(line, "uvicorn") {
-				continue
+		var found *pyEntryPoint
+		forLines(b, "unicorn", func(off int, line []byte) { // gunicorn, uvicorn
+			for _, m := range pyTargetLiteral.FindAllSubmatchIndex(line, -1) {
+				target := string(line[m[2]:m[3]])
+				if f, ok := c.resolveTarget(target); ok && found == nil {
+					found = &pyEntryPoint{target: target, file: f, at: Evidence{What: "serving command in the code", File: p, Line: lineOf(b, off)}}
+				}
 			}
-			target := string(b[m[2]:m[3]])
-			if f, ok := c.resolveTarget(target); ok {
-				return set(pyEntryPoint{target: target, file: f, at: Evidence{What: "serving command in the code", File: p, Line: lineOf(b, m[0])}})
-			}
+		})
+		if found != nil {
+			return set(*found)
 		}
 	}
 	for _, p := range pyFiles {
 		b, _ := t.read(p)
-		if m := djangoWSGI.FindSubmatchIndex(b); m != nil {
+		if m := findSubmatch(b, "WSGI_APPLICATION", djangoWSGI); m != nil {
 			target := string(b[m[2]:m[3]]) + ":" + string(b[m[4]:m[5]])
 			if f, ok := c.resolveTarget(target); ok {
 				return set(pyEntryPoint{target: target, file: f, at: Evidence{What: "WSGI_APPLICATION", File: p, Line: lineOf(b, m[0])}})
@@ -495,7 +495,7 @@ func (c *svc) pyEntry(pyFiles []string) pyEntryPoint {
 				continue
 			}
 			b, _ := t.read(p)
-			m := re.FindSubmatchIndex(b)
+			m := findSubmatch(b, "app", re)
 			if m == nil {
 				continue
 			}
@@ -518,7 +518,7 @@ func (c *svc) pyEntry(pyFiles []string) pyEntryPoint {
 				continue
 			}
 			b, _ := t.read(f.path)
-			if m := mainGuard.FindIndex(b); m != nil {
+			if m := findSubmatch(b, "__main__", mainGuard); m != nil {
 				s.Entry = name
 				c.note("entry "+name+" (a script)", f.path, lineOf(b, m[0]))
 				return pyEntryPoint{file: f.path}
@@ -590,22 +590,23 @@ func (c *svc) pyCode(e pyEntryPoint) {
 			s.Code = join(s.Dir, top)
 		}
 	}
-	c.note("code in "+s.Code, "", 0)
+	c.note("code in "+s.Code, e.file, 0)
 }
 
 var bindLiteral = regexp.MustCompile(`(?:--bind[= ]|-b |--port[= ]|bind\s*=\s*["'])[^"'\s]*?:?(\d{2,5})\b`)
 
 func (c *svc) pyServerPort(e pyEntryPoint) {
 	s, t := c.s, c.d.t
+	var serverAt Evidence
 	if d, ok := c.findDep("gunicorn"); ok && !d.dev {
 		s.Server = Gunicorn
-		c.note("server gunicorn", d.at.File, d.at.Line)
+		serverAt = c.note("server gunicorn", d.at.File, d.at.Line)
 	} else if d, ok := c.findDep("uvicorn"); ok && !d.dev {
 		s.Server = Uvicorn
-		c.note("server uvicorn", d.at.File, d.at.Line)
+		serverAt = c.note("server uvicorn", d.at.File, d.at.Line)
 	} else if t.has(join(s.Dir, "gunicorn.conf.py")) {
 		s.Server = Gunicorn
-		c.note("server gunicorn", join(s.Dir, "gunicorn.conf.py"), 0)
+		serverAt = c.note("server gunicorn", join(s.Dir, "gunicorn.conf.py"), 0)
 	}
 	fallback := Evidence{}
 	port := 0
@@ -628,10 +629,16 @@ func (c *svc) pyServerPort(e pyEntryPoint) {
 		switch {
 		case s.Server == Gunicorn || s.Server == Uvicorn:
 			port = 8000
-			fallback = Evidence{What: string(s.Server) + "'s default"}
+			fallback = serverAt
+			fallback.What = string(s.Server) + "'s default"
 		case s.Framework == Flask:
 			port = 5000
-			fallback = Evidence{What: "flask's default"}
+			fallback = Evidence{What: "flask's default", File: c.s.Evidence[0].File}
+			for _, ev := range c.s.Evidence {
+				if ev.What == "framework flask" {
+					fallback = Evidence{What: "flask's default", File: ev.File, Line: ev.Line}
+				}
+			}
 		}
 	}
 	c.setPort(port, fallback)
@@ -651,7 +658,7 @@ var pyBacking = []struct {
 func (c *svc) pyDependencies(pyFiles []string) {
 	for _, p := range pyFiles {
 		b, _ := c.d.t.read(p)
-		if m := djangoEngine.FindSubmatchIndex(b); m != nil {
+		if m := findSubmatch(b, "django.db.backends", djangoEngine); m != nil {
 			kind := PostgreSQL
 			if string(b[m[2]:m[3]]) == "mysql" {
 				kind = MySQL
@@ -705,7 +712,7 @@ func (c *svc) pyMigrations(e pyEntryPoint) {
 			if path.Base(path.Dir(f.path)) == "migrations" && regexp.MustCompile(`^\d{4}_.*\.py$`).MatchString(path.Base(f.path)) {
 				s.Migrations = Migrations{Tool: DjangoMigrate, Command: []string{"python3", "manage.py", "migrate", "--noinput"},
 					At: Evidence{What: "Django migrations", File: f.path}}
-				c.note("migrations django", f.path, 0)
+				c.note("migrations django: "+strings.Join(s.Migrations.Command, " "), f.path, 0)
 				return
 			}
 		}
@@ -721,19 +728,19 @@ func (c *svc) pyMigrations(e pyEntryPoint) {
 			cmd = []string{"flask", "--app", app, "db", "upgrade"}
 		}
 		s.Migrations = Migrations{Tool: FlaskMigrate, Command: cmd, At: d.at}
-		c.note("migrations flask-migrate", d.at.File, d.at.Line)
+		c.note("migrations flask-migrate: "+strings.Join(cmd, " "), d.at.File, d.at.Line)
 		return
 	}
 	for _, p := range []string{join(s.Dir, "alembic.ini")} {
 		if t.has(p) {
 			s.Migrations = Migrations{Tool: Alembic, Command: []string{"alembic", "upgrade", "head"}, At: Evidence{What: "alembic.ini", File: p}}
-			c.note("migrations alembic", p, 0)
+			c.note("migrations alembic: alembic upgrade head", p, 0)
 			return
 		}
 	}
 	if d, ok := c.findDep("alembic"); ok && !d.dev {
 		s.Migrations = Migrations{Tool: Alembic, Command: []string{"alembic", "upgrade", "head"}, At: d.at}
-		c.note("migrations alembic", d.at.File, d.at.Line)
+		c.note("migrations alembic: alembic upgrade head", d.at.File, d.at.Line)
 		return
 	}
 	// The app's own command: a "migrate" subcommand of its package's
@@ -743,15 +750,28 @@ func (c *svc) pyMigrations(e pyEntryPoint) {
 			continue
 		}
 		b, _ := t.read(f.path)
-		if m := migrateCommand.FindIndex(b); m != nil {
+		if m := findSubmatch(b, "migrate", migrateCommand); m != nil {
 			pkg := c.pyModuleName(path.Dir(f.path) + "/__init__.py")
 			if pkg == "" {
 				continue
 			}
 			s.Migrations = Migrations{Tool: Custom, Command: []string{"python3", "-m", pkg, "migrate"},
 				At: Evidence{What: "a migrate command", File: f.path, Line: lineOf(b, m[0])}}
-			c.note("migrations: python3 -m "+pkg+" migrate", f.path, lineOf(b, m[0]))
+			c.note("migrations, the app's own: python3 -m "+pkg+" migrate", f.path, lineOf(b, m[0]))
 			return
 		}
 	}
+}
+
+// clampLine keeps a parser's line within the file: TOML's parser reports an
+// error at the end of the last line as on the line after it.
+func clampLine(b []byte, line int) int {
+	n := strings.Count(string(b), "\n")
+	if len(b) > 0 && b[len(b)-1] != '\n' {
+		n++
+	}
+	if line > n && n > 0 {
+		return n
+	}
+	return line
 }

@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"bytes"
 	"regexp"
 	"strconv"
 	"strings"
@@ -42,7 +43,37 @@ func (c *svc) addEnv(name, def, file string, line int) {
 	c.env[name] = e
 }
 
+// envNeedle is a string every match of each scan contains: lines without it
+// are not given to the regular expression, which keeps the scan fast.
+var envNeedle = map[*regexp.Regexp]string{pyEnv: "env", jsEnv: "process.env", javaEnv: "getenv", springPlaceholder: "${"}
+
 func (c *svc) scanEnv(file string, b []byte, re *regexp.Regexp) {
+	forLines(b, envNeedle[re], func(off int, line []byte) {
+		c.scanEnvLine(file, b, off, line, re)
+	})
+}
+
+// forLines calls fn with each line of b that contains needle, and its offset.
+func forLines(b []byte, needle string, fn func(off int, line []byte)) {
+	n := []byte(needle)
+	for off := 0; off < len(b); {
+		i := bytes.Index(b[off:], n)
+		if i < 0 {
+			return
+		}
+		start := bytes.LastIndexByte(b[:off+i], '\n') + 1
+		end := bytes.IndexByte(b[off+i:], '\n')
+		if end < 0 {
+			end = len(b)
+		} else {
+			end += off + i
+		}
+		fn(start, b[start:end])
+		off = end + 1
+	}
+}
+
+func (c *svc) scanEnvLine(file string, whole []byte, off int, b []byte, re *regexp.Regexp) {
 	for _, m := range re.FindAllSubmatchIndex(b, -1) {
 		group := func(i int) string {
 			if m[2*i] < 0 {
@@ -59,7 +90,7 @@ func (c *svc) scanEnv(file string, b []byte, re *regexp.Regexp) {
 			if def == "" {
 				def = group(4)
 			}
-			c.addEnv(group(1), def, file, lineOf(b, m[0]))
+			c.addEnv(group(1), def, file, lineOf(whole, off))
 		case jsEnv:
 			name := group(1) + group(2)
 			if name == "NODE_ENV" || strings.ToUpper(name) != name {
@@ -69,11 +100,11 @@ func (c *svc) scanEnv(file string, b []byte, re *regexp.Regexp) {
 			if def == "" {
 				def = group(4)
 			}
-			c.addEnv(name, def, file, lineOf(b, m[0]))
+			c.addEnv(name, def, file, lineOf(whole, off))
 		case javaEnv:
-			c.addEnv(group(1), "", file, lineOf(b, m[0]))
+			c.addEnv(group(1), "", file, lineOf(whole, off))
 		case springPlaceholder:
-			c.addEnv(group(1), group(2), file, lineOf(b, m[0]))
+			c.addEnv(group(1), group(2), file, lineOf(whole, off))
 		}
 	}
 }
@@ -93,10 +124,17 @@ type routeHit struct {
 }
 
 // scanRoutes finds the health and metrics routes in one source file.
-func scanRoutes(file string, b []byte, health map[string]routeHit, metrics *routeHit) {
+func scanRoutes(file string, whole []byte, health map[string]routeHit, metrics *routeHit) {
+	for _, needle := range append([]string{"metrics"}, healthNames...) {
+		forLines(whole, needle, func(off int, line []byte) {
+			scanRouteLine(file, lineOf(whole, off), line, health, metrics)
+		})
+	}
+}
+
+func scanRouteLine(file string, line int, b []byte, health map[string]routeHit, metrics *routeHit) {
 	for _, m := range routeLiteral.FindAllSubmatchIndex(b, -1) {
 		name := string(b[m[2]:m[3]])
-		line := lineOf(b, m[0])
 		if name == "metrics" && metrics.path == "" {
 			*metrics = routeHit{path: "/metrics", at: Evidence{File: file, Line: line}}
 			continue
@@ -168,4 +206,13 @@ func (c *svc) setMetrics(preset MetricsPreset, because Evidence, route routeHit,
 		c.s.Metrics.Path = route.path
 		c.note("metrics path "+route.path, route.at.File, route.at.Line)
 	}
+}
+
+// findSubmatch is re.FindSubmatchIndex(b), skipped when b lacks needle, a
+// string every match contains.
+func findSubmatch(b []byte, needle string, re *regexp.Regexp) []int {
+	if !bytes.Contains(b, []byte(needle)) {
+		return nil
+	}
+	return re.FindSubmatchIndex(b)
 }

@@ -21,6 +21,9 @@ var skipDirs = map[string]bool{
 	"__pycache__": true, ".mypy_cache": true, ".pytest_cache": true, ".ruff_cache": true,
 	"target": true, "build": true, "dist": true, ".next": true, ".nuxt": true, "coverage": true,
 	".gradle": true, ".idea": true, ".vscode": true, ".terraform": true,
+	// Test fixtures: the go tool ignores testdata, and what is there (sample
+	// projects, manifests) is not the project's own.
+	"testdata": true,
 }
 
 // maxRead bounds what is read of one file: project files and source files are
