@@ -1,12 +1,14 @@
 package audit
 
 import (
+	"bytes"
 	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -137,9 +139,10 @@ func makeOptions(opts []Option) (*options, []rule, error) {
 	return o, rules, nil
 }
 
-// Workflow runs every selected rule, and actionlint, on one workflow file's content. path names the
-// file in the findings. A file that is not YAML, or not a workflow, yields actionlint's syntax
-// findings: the other rules need the parsed workflow.
+// Workflow runs every selected rule, and actionlint, on one workflow file's content, and returns
+// the findings sorted by line, then rule. path names the file in the findings. A file that is not
+// YAML, or not a workflow, yields actionlint's syntax findings: the other rules need the parsed
+// workflow. One whose aliases expand it beyond reason yields a single AliasRule finding.
 func Workflow(path string, src []byte, opts ...Option) ([]Finding, error) {
 	o, rules, err := makeOptions(opts)
 	if err != nil {
@@ -149,6 +152,9 @@ func Workflow(path string, src []byte, opts ...Option) ([]Finding, error) {
 }
 
 func audit(path string, src []byte, o *options, rules []rule) ([]Finding, error) {
+	if f := aliasBlowup(path, src); f != nil {
+		return []Finding{*f}, nil
+	}
 	var (
 		wf       *actionlint.Workflow
 		findings []Finding
@@ -175,8 +181,37 @@ func audit(path string, src []byte, o *options, rules []rule) ([]Finding, error)
 		}
 		findings = append(findings, f.findings...)
 	}
+	if bytes.Contains(src, []byte("ignore[")) {
+		findings = slices.DeleteFunc(findings, func(fd Finding) bool { return ignored(src, fd) })
+	}
 	sortFindings(findings)
 	return findings, nil
+}
+
+var ignoreComment = regexp.MustCompile(`#\s*deploy-action:\s*ignore\[([^\]]*)\]`)
+
+// ignored reports whether the finding's line says to ignore its rule: a comment such as
+// "# deploy-action: ignore[secrets-outside-env,unpinned-uses]" at the end of that line.
+func ignored(src []byte, fd Finding) bool {
+	line := src
+	for range fd.Line - 1 {
+		i := bytes.IndexByte(line, '\n')
+		if i < 0 {
+			return false
+		}
+		line = line[i+1:]
+	}
+	if i := bytes.IndexByte(line, '\n'); i >= 0 {
+		line = line[:i]
+	}
+	for _, m := range ignoreComment.FindAllSubmatch(line, -1) {
+		for r := range strings.SplitSeq(string(m[1]), ",") {
+			if strings.TrimSpace(r) == fd.Rule {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func fromActionlint(path string, errs []*actionlint.Error) []Finding {

@@ -3,6 +3,7 @@ package audit_test
 import (
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -229,4 +230,56 @@ func TestSeverityJSON(t *testing.T) {
 	require.ErrorIs(t, json.Unmarshal([]byte(`{"severity":"fatal"}`), &back), audit.ErrUnknownSeverity)
 	_, err = json.Marshal(audit.Finding{})
 	require.ErrorIs(t, err, audit.ErrUnknownSeverity)
+}
+
+// TestAliasBlowup: nested aliases that would expand a few hundred bytes into millions of nodes
+// stop the audit with one finding, at once; ordinary anchors are audited as usual.
+func TestAliasBlowup(t *testing.T) {
+	t.Parallel()
+	var b strings.Builder
+	b.WriteString("on: push\npermissions: {}\njobs:\n  a:\n    runs-on: ubuntu-latest\n    strategy:\n      matrix:\n")
+	b.WriteString(`        x0: &a0 ["a","a","a","a","a","a","a","a","a"]` + "\n")
+	for i := 1; i <= 8; i++ {
+		refs := strings.TrimSuffix(strings.Repeat(fmt.Sprintf("*a%d,", i-1), 9), ",")
+		fmt.Fprintf(&b, "        x%d: &a%d [%s]\n", i, i, refs)
+	}
+	b.WriteString("    steps:\n      - run: echo\n")
+	fs, err := audit.Workflow("w.yml", []byte(b.String()))
+	require.NoError(t, err)
+	require.Len(t, fs, 1)
+	assert.Equal(t, audit.AliasRule, fs[0].Rule)
+	assert.Equal(t, audit.Error, fs[0].Severity)
+
+	fs, err = audit.Workflow("w.yml", []byte(`on: push
+permissions: {}
+jobs:
+  a:
+    runs-on: ubuntu-latest
+    steps: &steps
+      - run: echo "a && b" *
+  b:
+    runs-on: ubuntu-latest
+    steps: *steps
+`))
+	require.NoError(t, err)
+	assert.Empty(t, fs, format(fs))
+}
+
+// TestIgnoreComment: a finding is dropped when its line says to ignore its rule, and only then.
+func TestIgnoreComment(t *testing.T) {
+	t.Parallel()
+	src := []byte(`on: push
+permissions: {}
+jobs:
+  a:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4 # deploy-action: ignore[unpinned-uses, artipacked]
+      - uses: actions/setup-go@v5 # deploy-action: ignore[artipacked]
+`)
+	fs, err := audit.Workflow("w.yml", src, audit.WithActionlint(false))
+	require.NoError(t, err)
+	require.Len(t, fs, 1, format(fs))
+	assert.Equal(t, "unpinned-uses", fs[0].Rule)
+	assert.Equal(t, 8, fs[0].Line)
 }

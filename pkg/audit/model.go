@@ -164,6 +164,19 @@ func scriptMatches(s *actionlint.String, re *regexp.Regexp) bool {
 	return false
 }
 
+var (
+	localClusterCmd     = regexp.MustCompile(`\bkind\s+create\s+cluster\b|\bminikube\s+start\b|\bk3d\s+cluster\s+create\b|\bkwokctl\s+create\s+cluster\b|\bmicrok8s\s+(start|install)\b`)
+	localClusterActions = []string{"helm/kind-action", "medyagh/setup-minikube", "absaoss/k3d-action", "nolar/setup-k3d-k3s", "container-tools/kind-action", "engineerd/setup-kind"}
+)
+
+// startsLocalCluster reports whether a step starts a cluster on the runner itself.
+func startsLocalCluster(st *actionlint.Step) bool {
+	if s := script(st); s != nil {
+		return scriptMatches(s, localClusterCmd)
+	}
+	return slices.Contains(localClusterActions, stepUses(st).repo)
+}
+
 // isDeployStep reports whether a step deploys a release to an environment.
 func isDeployStep(st *actionlint.Step) bool {
 	if s := script(st); s != nil {
@@ -204,6 +217,7 @@ type jobFacts struct {
 	rollback   bool
 	digest     bool // the job names an image by digest, or deploys with deploy-action (which pins it)
 	strs       []*actionlint.String
+	secrets    []secretUse // the secrets the job reads, GITHUB_TOKEN aside
 	production bool
 }
 
@@ -212,11 +226,14 @@ func (f *file) factsOf(j *actionlint.Job) *jobFacts {
 		return fa
 	}
 	fa := &jobFacts{id: j.ID.Value, firstTest: -1, firstDepl: -1, strs: stringsIn(j)}
+	// A job that starts its own throwaway cluster (kind, minikube, k3d) applies manifests to test
+	// them: that is not a deploy.
+	local := slices.ContainsFunc(j.Steps, startsLocalCluster)
 	for i, st := range j.Steps {
 		if isTestStep(st) && fa.firstTest < 0 {
 			fa.firstTest = i
 		}
-		if isDeployStep(st) {
+		if isDeployStep(st) && !local {
 			fa.deploy = append(fa.deploy, st)
 			if fa.firstDepl < 0 {
 				fa.firstDepl = i
@@ -237,6 +254,7 @@ func (f *file) factsOf(j *actionlint.Job) *jobFacts {
 			fa.digest = true
 		}
 	}
+	fa.secrets = secretUses(fa.strs)
 	fa.production = f.isProduction(j, fa)
 	f.facts[j] = fa
 	return fa
@@ -367,7 +385,7 @@ func secretUses(strs []*actionlint.String) []secretUse {
 // credentials to do so.
 func (f *file) publishes(j *actionlint.Job) bool {
 	fa := f.factsOf(j)
-	if len(fa.deploy) > 0 || len(secretUses(fa.strs)) > 0 {
+	if len(fa.deploy) > 0 || len(fa.secrets) > 0 {
 		return true
 	}
 	for _, st := range j.Steps {

@@ -41,7 +41,7 @@ func checkLongLivedCloudKeys(f *file) {
 	}
 	for _, j := range f.jobs {
 		fa := f.factsOf(j)
-		for _, u := range secretUses(fa.strs) {
+		for _, u := range fa.secrets {
 			pos := f.posIn(u.s, u.ref.offset)
 			n := u.ref.name
 			switch {
@@ -130,6 +130,7 @@ func checkMutableTagDeployed(f *file) {
 		if !fa.digest {
 			undigested = true
 		}
+		before := len(f.findings)
 		for _, st := range fa.deploy {
 			if s := script(st); s != nil {
 				for line, off := range scriptLines(s.Value) {
@@ -157,6 +158,10 @@ func checkMutableTagDeployed(f *file) {
 					}
 				}
 			}
+		}
+		if !fa.digest && len(f.findings) == before {
+			f.add(deployPos(f, fa.deploy[0]), rule, Warning, fix,
+				"job %s deploys without naming a digest anywhere: the image tags in the manifests decide what runs, and a tag can be pushed over", j.ID.Value)
 		}
 	}
 	if !undigested {
@@ -201,26 +206,30 @@ func byDigest(img string) bool {
 	return strings.Contains(img[strings.LastIndexByte(img, '/')+1:], "@")
 }
 
+// deployPos is where a deploy step deploys: its uses:, or the script line with the deploy command.
+func deployPos(f *file, st *actionlint.Step) *actionlint.Pos {
+	if a := action(st); a != nil {
+		return a.Uses.Pos
+	}
+	s := script(st)
+	if s == nil {
+		return st.Pos
+	}
+	for line, off := range scriptLines(s.Value) {
+		if loc := deployCmd.FindStringIndex(line); loc != nil {
+			return f.posIn(s, off+loc[0])
+		}
+	}
+	return s.Pos
+}
+
 func checkNoRollback(f *file) {
 	for _, j := range f.deployJobs() {
 		fa := f.factsOf(j)
 		if fa.rollback {
 			continue
 		}
-		st := fa.deploy[0]
-		pos := st.Pos
-		if a := action(st); a != nil {
-			pos = a.Uses.Pos
-		} else if s := script(st); s != nil {
-			pos = s.Pos
-			for line, off := range scriptLines(s.Value) {
-				if loc := deployCmd.FindStringIndex(line); loc != nil {
-					pos = f.posIn(s, off+loc[0])
-					break
-				}
-			}
-		}
-		f.add(pos, "no-rollback", Warning,
+		f.add(deployPos(f, fa.deploy[0]), "no-rollback", Warning,
 			"after the deploy, wait with kubectl rollout status deployment/<name> --timeout=5m and add a step with if: failure() running kubectl rollout undo deployment/<name> (helm: --atomic); deploy-action watches the rollout and rolls back by itself",
 			"job %s deploys with no way back: nothing waits for the rollout and undoes it when it fails", j.ID.Value)
 	}

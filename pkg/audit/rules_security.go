@@ -457,7 +457,7 @@ func checkSecretsOutsideEnv(f *file) {
 			continue
 		}
 		bare = append(bare, j.ID.Value)
-		for _, u := range secretUses(f.factsOf(j).strs) {
+		for _, u := range f.factsOf(j).secrets {
 			f.add(f.posIn(u.s, u.ref.offset), "secrets-outside-env", Warning, fix,
 				"%s is read by job %s, which names no environment: every run of the workflow, on any branch, gets it", secretName(u.ref), j.ID.Value)
 		}
@@ -556,14 +556,13 @@ func checkUnpinnedImages(f *file) {
 			if _, ok := ref.(name.Digest); ok {
 				continue
 			}
-			tag := ref.Identifier()
-			msg := "%s of job %s runs %s by the tag %s, which can be pushed over: the job runs whatever it points at"
-			if !explicitTag(img.Value) || tag == "latest" {
-				msg = "%s of job %s runs %s by latest (or no tag), which changes under it from run to run"
+			msg := fmt.Sprintf("by the tag %s, which can be pushed over: the job runs whatever it points at", ref.Identifier())
+			if !explicitTag(img.Value) || ref.Identifier() == "latest" {
+				msg = "by latest (or no tag), which changes under it from run to run"
 			}
 			f.add(img.Pos, "unpinned-images", Warning,
 				fmt.Sprintf("pin the digest and keep the tag for readers: image: %s@sha256:<digest> (docker buildx imagetools inspect %s prints it)", img.Value, img.Value),
-				msg, c.what, j.ID.Value, img.Value, tag)
+				"%s of job %s runs %s %s", c.what, j.ID.Value, img.Value, msg)
 		}
 	}
 }

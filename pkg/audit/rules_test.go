@@ -45,7 +45,7 @@ jobs:
   a:
     runs-on: ubuntu-latest
     steps:
-      - uses: actions/github-script@60a0d83039c74a4aee543508d2ffcb1c3799cdea # v7.0.1
+      - uses: actions/github-script@v7
         with:
           script: console.log("${{ github.head_ref }}")
 `, []string{"9:32 error"}},
@@ -96,7 +96,7 @@ jobs:
     steps:
       - uses: ` + checkout + `
       - uses: ./.github/actions/setup
-      - uses: docker://alpine@sha256:beefdbd8a1da6d2915566fde36db9db0b524eb737fc57cd1367effd16dc0d06d
+      - uses: docker://` + pgDigest + `
   b:
     uses: ./.github/workflows/ci.yml
 `, nil},
@@ -353,7 +353,7 @@ jobs:
   a:
     runs-on: ubuntu-latest
     container:
-      image: ghcr.io/acme/ci@sha256:beefdbd8a1da6d2915566fde36db9db0b524eb737fc57cd1367effd16dc0d06d
+      image: ` + pgDigest + `
       credentials:
         username: acme
         password: hunter2
@@ -372,7 +372,7 @@ jobs:
   a:
     runs-on: ubuntu-latest
     container:
-      image: ghcr.io/acme/ci@sha256:beefdbd8a1da6d2915566fde36db9db0b524eb737fc57cd1367effd16dc0d06d
+      image: ` + pgDigest + `
       credentials:
         username: acme
         password: ${{ secrets.GHCR_TOKEN }}
@@ -597,6 +597,14 @@ jobs:
           images: |
             acme/shop:1.2.3
 `, []string{"8:33 error", "9:50 error", "10:52 error", "15:13 error"}},
+	{"manifests applied with no digest in sight", "mutable-tag-deployed", `on: push
+permissions: {}
+jobs:
+  a:
+    runs-on: ubuntu-latest
+    steps:
+      - run: kubectl apply -k k8s/overlays/production
+`, []string{"7:14 warning"}},
 	{"deploy by digest", "mutable-tag-deployed", `on: push
 permissions: {}
 jobs:
@@ -610,7 +618,7 @@ jobs:
       - uses: azure/k8s-deploy@v5
         with:
           manifests: k8s/
-          images: acme/shop@sha256:beefdbd8a1da6d2915566fde36db9db0b524eb737fc57cd1367effd16dc0d06d
+          images: docker.io/library/postgres@sha256:d74eeac9a635390a49bc21bd49fccd973de707e2a53a76ac49b552b8712ec46f
 `, nil},
 
 	// no-rollback
@@ -659,6 +667,21 @@ jobs:
     steps:
       - run: kubectl apply -n production -f k8s/
 `, []string{"4:3 error", "8:3 error"}},
+	{"a throwaway cluster on the runner is no deploy", "production-without-environment", `on: push
+permissions: {}
+jobs:
+  e2e:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: helm/kind-action@v1
+      - run: kubectl apply -f k8s/ && kubectl rollout status deploy/shop
+  e2e-minikube:
+    runs-on: ubuntu-latest
+    steps:
+      - run: |
+          minikube start
+          kubectl apply -f k8s/
+`, nil},
 	{"environment, or staging", "production-without-environment", `on: push
 permissions: {}
 jobs:
@@ -691,6 +714,7 @@ func TestRules(t *testing.T) {
 				require.Equal(t, tc.rule, f.Rule)
 				assert.NotEmpty(t, f.Message)
 				assert.NotEmpty(t, f.Fix)
+				assert.NotContains(t, f.String(), "%!", "a message's format and arguments disagree")
 				got = append(got, fmt.Sprintf("%d:%d %s", f.Line, f.Column, f.Severity))
 			}
 			assert.Equal(t, tc.want, got, "%s", strings.Join(lines(fs), "\n"))
