@@ -183,6 +183,9 @@ func newView(repo detect.Repository, svc detect.Service, s settings) (*view, []N
 					p.Server = string(detect.Uvicorn)
 				}
 			}
+			if p.Requirements != "" && !contains(repo.Root, dir, p.Requirements, p.Server) {
+				add(Dockerfile, "dockerfile: the image runs %s, which %s does not list: add it there", p.Server, p.Requirements)
+			}
 			if p.Server == string(detect.Gunicorn) && svc.Framework == detect.FastAPI {
 				p.Worker = "uvicorn.workers.UvicornWorker"
 			}
