@@ -343,7 +343,19 @@ func servicePlan(repo detect.Repository, svc detect.Service, sc ServiceConfig, c
 		}
 		sp.Manifests[e.Name] = m
 	}
-	sp.Paths = orList(sc.Paths, []string{path.Join(sp.Dir, "**")})
+	sp.Paths = sc.Paths
+	if len(sp.Paths) == 0 {
+		// The service's code, and its manifests when they live elsewhere
+		// (deploy/<name>/ for the manifests part's).
+		sp.Paths = []string{path.Join(sp.Dir, "**")}
+		mdir := strings.Split(base, ",")[0]
+		if sp.Format == "kustomize" && path.Base(mdir) == "base" {
+			mdir = path.Dir(mdir)
+		}
+		if sp.Dir != "." && mdir != sp.Dir && !strings.HasPrefix(mdir, sp.Dir+"/") {
+			sp.Paths = append(sp.Paths, path.Join(mdir, "**"))
+		}
+	}
 	if p.Multi && sp.Dir == "." {
 		return sp, &InputError{Field: "service " + svc.Name, Problem: "lives at the repository root beside other services, so its changed paths cannot be told apart", Fix: "set paths: for it under services: in " + ConfigPath}
 	}
