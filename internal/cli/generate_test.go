@@ -14,7 +14,7 @@ import (
 )
 
 // pinFlags pin deploy-action itself: this test binary is no release.
-var pinFlags = []string{"--action-version", "v1.0.0", "--action-sha", "f6d333e4b5ac2e7d0f1a9b0c3d4e5f60718293a4"}
+var pinFlags = []string{"--action-version", "v1.0.0", "--action-sha", "f6d333e44e8a725b516ff60904ddec697c672aab"}
 
 // fixture copies a fixture repository into a temporary directory.
 func fixture(t *testing.T, name string) string {

@@ -6,7 +6,7 @@ import (
 
 // testPin is deploy-action's pin in the tests: a fixed commit of this
 // repository, as a release would carry it.
-var testPin = Pin{Repo: DefaultActionRepo, Version: "v1.0.0", SHA: "f6d333e4b5ac2e7d0f1a9b0c3d4e5f60718293a4"}
+var testPin = Pin{Repo: DefaultActionRepo, Version: "v1.0.0", SHA: "f6d333e44e8a725b516ff60904ddec697c672aab"}
 
 // shopRepo is the shop as detection reports it (e2e/testdata/shop).
 func shopRepo(root string) detect.Repository {
