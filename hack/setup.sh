@@ -35,6 +35,7 @@ PACKAGES=(
 	apache2-utils # htpasswd
 	gcc           # go test -race needs cgo
 	libc6-dev
+	prometheus # promtool: the generated rules are checked and unit-tested with it
 )
 
 export DEBIAN_FRONTEND=noninteractive
