@@ -81,7 +81,8 @@ the same binary is the GitHub Action (uses: deploy-action/deploy-action@v1) and 
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError{cmd: c.Name(), err: err}
 	})
-	root.AddCommand(newRunCmd(e), newBuildCmd(e), newTestCmd(e), newPushCmd(e), newRolloutCmd(e), newDemoCmd(e), newVersionCmd(e))
+	root.AddCommand(newRunCmd(e), newBuildCmd(e), newTestCmd(e), newPushCmd(e), newRolloutCmd(e), newGenerateCmd(e), newDemoCmd(e), newVersionCmd(e))
+	root.AddCommand(newAuditCmd(e))
 	return root
 }
 

@@ -27,14 +27,22 @@ type Service struct {
 	// root (Dir itself, or a subdirectory such as "src").
 	Code string
 
-	Language  Language
+	Language Language
+	// LanguageVersion is the language version the project asks for, as it
+	// writes it ("1.23" from go.mod, ">=3.11" from requires-python, ">=20"
+	// from package.json's engines, "21" from pom.xml); empty when unstated.
+	LanguageVersion string
+	// Lockfile is the dependency lock file, relative to the repository root
+	// (package-lock.json, go.sum, poetry.lock, Pipfile.lock); empty when none.
+	Lockfile  string
 	Framework Framework
 	// Server is the process that serves a Python web app (gunicorn, uvicorn);
 	// empty for other languages and for workers.
 	Server Server
 	// Entry is how the app is started: a WSGI/ASGI target ("shop.wsgi:app"),
-	// a Go main package ("./cmd/api"), a Node script ("server.js") or
-	// a Java artifact; empty when unknown.
+	// a Python script for a worker ("worker.py"), a Go main package
+	// ("./cmd/api"), a Node script ("src/server.js") or a Java artifact
+	// ("target/billing-0.7.0.jar"), relative to Dir; empty when unknown.
 	Entry string
 	// Port is the TCP port the app listens on (0 when unknown).
 	Port int
