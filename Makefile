@@ -118,3 +118,4 @@ test-e2e:
 	$(call step,end-to-end tests,$(GO) test -count=1 -timeout $(E2E_TIMEOUT) $(GOTESTFLAGS) ./e2e/...)
 
 -include e2e/cluster/cluster.mk
+-include e2e/act/act.mk

@@ -93,7 +93,7 @@ func (r *Runner) Run(ctx context.Context, img v1.Image, engineRef string) (res *
 	}
 	x := &execution{
 		Runner: r, sb: sandbox.New(r.o.api, run), ids: map[string]string{},
-		res: &Result{Run: run, Logs: map[string]string{}},
+		res: &Result{Run: run, Logs: map[string]string{}}, probeFrom: r.o.probeFrom,
 	}
 	x.secrets = r.cfg.SecretValues()
 	start := r.o.now()
@@ -129,6 +129,9 @@ type execution struct {
 	network string
 	image   string
 	stopSig string
+	// probeFrom is the container the readiness probe runs in, joined to the
+	// run's network; empty when it probes the host's loopback.
+	probeFrom string
 }
 
 func (x *execution) mask(s string) string {
@@ -222,9 +225,16 @@ func (x *execution) run(ctx context.Context, img v1.Image, engineRef string) err
 	if x.network, err = x.sb.Network(ctx, "net"); err != nil {
 		return err
 	}
-	if x.o.probeFrom != "" {
-		if err := x.sb.Attach(ctx, x.network, x.o.probeFrom); err != nil {
-			return err
+	if x.probeFrom != "" {
+		if err := x.sb.Attach(ctx, x.network, x.probeFrom); err != nil {
+			if !cerrdefs.IsNotFound(err) {
+				return err
+			}
+			// No container of that name: this program shares the host's network
+			// (a job container on the host network, as act and some self-hosted
+			// runners start them), whose loopback is where the engine publishes
+			// ports. Probe there.
+			x.probeFrom = ""
 		}
 	}
 
@@ -242,7 +252,7 @@ func (x *execution) run(ctx context.Context, img v1.Image, engineRef string) err
 	// The image.
 	start := x.o.now()
 	spec := sandbox.Spec{Name: x.cfg.Alias, Image: x.image, Env: envList(x.cfg.Env, x.cfg.Secrets), Network: x.network, Aliases: []string{x.cfg.Alias}}
-	if x.cfg.ReadyPath != "" && x.o.probeFrom == "" {
+	if x.cfg.ReadyPath != "" && x.probeFrom == "" {
 		spec.Publish = []sandbox.Publish{{Port: port, HostPort: hostPort}}
 	}
 	if x.cfg.ReadyPath == "" && cfg.Healthcheck != nil && len(cfg.Healthcheck.Test) > 0 && cfg.Healthcheck.Test[0] != "NONE" {

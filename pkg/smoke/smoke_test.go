@@ -335,3 +335,21 @@ func TestRunProbeFrom(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, st.NetworkSettings.Networks, 1, "detached from the run's network")
 }
+
+// TestRunProbeFromHostNetwork is the probe from a Docker action whose container
+// shares the host's network (act, some self-hosted runners): HOSTNAME names no
+// container there, and the probe goes to the port published on the host's
+// loopback instead of failing the run.
+func TestRunProbeFromHostNetwork(t *testing.T) {
+	t.Parallel()
+	api := engine(t)
+	self := sandbox.New(api, sandbox.NewRunID())
+	t.Cleanup(func() { assert.NoError(t, self.Cleanup(context.Background())) })
+	ref, err := self.Load(t.Context(), testimage.Server(t))
+	require.NoError(t, err)
+
+	res, log, err := run(t, api, smoke.Config{ReadyPath: "/ready", GracePeriod: 5 * time.Second, Timeout: 30 * time.Second},
+		nil, ref, smoke.WithProbeFrom("no-such-container-"+sandbox.NewRunID()))
+	require.NoError(t, err)
+	assert.False(t, res.Failed(), "%+v\n%s", res.Steps, log)
+}

@@ -174,7 +174,7 @@ func (x *execution) waitReady(ctx context.Context, id, port string, cfg *dockers
 	}
 	var addr string
 	var err error
-	if x.o.probeFrom != "" {
+	if x.probeFrom != "" {
 		var ip string
 		ip, err = x.sb.IP(ctx, id, x.network)
 		addr = ip + ":" + strings.TrimSuffix(port, "/tcp")
