@@ -33,11 +33,11 @@ UNIT_PKGS = $(filter-out $(MODULE)/e2e $(MODULE)/e2e/%,$(shell $(GO) list ./...)
 #   pkg/rollout         the watch: informers, events and logs feeding one verdict
 RACE_PKGS = $(addprefix $(MODULE)/,internal/report internal/imagefs pkg/apply pkg/policy pkg/build/layers pkg/push pkg/rollout)
 # Packages with goroutines or locks of their own that run without the race detector, and why:
-# test helpers (internal/testenv, internal/testimage/..., pkg/rollout/rollouttest), a
+# test helpers (internal/testenv, internal/testimage/..., e2e/kubetest/rollouttest), a
 # sync.Once or a server goroutine only (internal/cli, internal/demo), or tests in real
 # images and containers (the rest). `make lint` fails on a package in neither list.
 NORACE_CONCURRENT = internal/cli internal/demo internal/testenv internal/testimage internal/testimage/server \
-	pkg/rollout/rollouttest pkg/build/dockerfile pkg/smoke pkg/structure pkg/imagetest internal/sandbox
+	e2e/kubetest/rollouttest pkg/build/dockerfile pkg/smoke pkg/structure pkg/imagetest internal/sandbox
 
 # step NAME COMMAND: prints the step, runs it, prints how long it took.
 step = @printf '==> %s\n' '$(1)'; s=$$SECONDS; $(2); printf '==> %s: ok (%ss)\n' '$(1)' $$((SECONDS - s))

@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/deploy-action/deploy-action/internal/testenv"
-	"github.com/deploy-action/deploy-action/pkg/rollout/rollouttest"
+	"github.com/deploy-action/deploy-action/e2e/kubetest/rollouttest"
 )
 
 // TestActionContainer runs the action the way GitHub runs a Docker action: the

@@ -16,7 +16,7 @@ import (
 
 	"github.com/deploy-action/deploy-action/e2e/kubetest"
 	"github.com/deploy-action/deploy-action/internal/testenv"
-	"github.com/deploy-action/deploy-action/pkg/rollout/rollouttest"
+	"github.com/deploy-action/deploy-action/e2e/kubetest/rollouttest"
 )
 
 // lockedBuffer is a process's output, read while it runs.

@@ -14,7 +14,7 @@ import (
 
 	"github.com/deploy-action/deploy-action/e2e/kubetest"
 	"github.com/deploy-action/deploy-action/internal/testenv"
-	"github.com/deploy-action/deploy-action/pkg/rollout/rollouttest"
+	"github.com/deploy-action/deploy-action/e2e/kubetest/rollouttest"
 )
 
 // shopImage is the repository the shop's manifests name (e2e/testdata/shop/k8s).

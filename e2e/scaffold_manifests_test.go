@@ -21,7 +21,7 @@ import (
 	"github.com/deploy-action/deploy-action/e2e/kubetest"
 	"github.com/deploy-action/deploy-action/internal/testenv"
 	"github.com/deploy-action/deploy-action/pkg/detect"
-	"github.com/deploy-action/deploy-action/pkg/rollout/rollouttest"
+	"github.com/deploy-action/deploy-action/e2e/kubetest/rollouttest"
 	"github.com/deploy-action/deploy-action/pkg/scaffold"
 )
 

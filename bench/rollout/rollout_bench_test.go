@@ -22,7 +22,7 @@ import (
 	"github.com/deploy-action/deploy-action/e2e/kubetest"
 	"github.com/deploy-action/deploy-action/internal/testenv"
 	"github.com/deploy-action/deploy-action/pkg/rollout"
-	"github.com/deploy-action/deploy-action/pkg/rollout/rollouttest"
+	"github.com/deploy-action/deploy-action/e2e/kubetest/rollouttest"
 )
 
 // kubectlTimeout is what kubectl rollout status is given: it never concludes on

@@ -12,6 +12,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/deploy-action/deploy-action/pkg/markdown"
 )
 
 func TestMasker(t *testing.T) {
@@ -64,7 +66,7 @@ func TestReporterTerminal(t *testing.T) {
 	r.Errorf("denied for hunter2")
 	r.Output("digest", "sha256:abc")
 	r.Output("refs", "a@sha256:abc\nb@sha256:abc")
-	r.Summary(Table([]string{"a", "b"}, [][]string{{"x|y", "hunter2"}}))
+	r.Summary(markdown.Table([]string{"a", "b"}, [][]string{{"x|y", "hunter2"}}))
 	r.Flush()
 
 	got := out.String()
@@ -114,12 +116,6 @@ func TestReporterActions(t *testing.T) {
 	for _, b := range [][]byte{o, s} {
 		assert.NotContains(t, string(b), "hunter2")
 	}
-}
-
-func TestTable(t *testing.T) {
-	t.Parallel()
-	got := Table([]string{"Stage", "Result"}, [][]string{{"build", "ok"}, {"push", "failed:\nline|2"}})
-	assert.Equal(t, "| Stage | Result |\n| --- | --- |\n| build | ok |\n| push | failed:<br>line\\|2 |\n", got)
 }
 
 // TestMultiLineSecret: a structured document (a kubeconfig) is masked here

@@ -8,16 +8,18 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/deploy-action/deploy-action/pkg/markdown"
 )
 
 var sampleSummary = "### deploy-action\n\n" +
 	"**Image digest:** `sha256:abc`\n\n" +
-	Table([]string{"Object", "Applied", "From"}, [][]string{
+	markdown.Table([]string{"Object", "Applied", "From"}, [][]string{
 		{"`Deployment shop/web`", "configured", "k8s/web.yaml"},
 		{"`Service shop/web`", "unchanged", "k8s/web.yaml"},
 		{"`ConfigMap shop/settings`", "unchanged", "k8s/cm.yaml"},
 	}) + "\n" +
-	Table([]string{"Stage", "Result", "Time"}, [][]string{{"build", "ok", "1.2s"}, {"push", "failed:\nrefused|denied", "3ms"}, {"test", "⚠️ warn", "a &amp;&amp; b"}}) +
+	markdown.Table([]string{"Stage", "Result", "Time"}, [][]string{{"build", "ok", "1.2s"}, {"push", "failed:\nrefused|denied", "3ms"}, {"test", "⚠️ warn", "a &amp;&amp; b"}}) +
 	"\n#### `deployment/web`: CrashLoop\n\nthe container exits with code 1\n\n**Fix:** read the logs\n\n" +
 	"Events:\n\n- Back-off restarting\n- Started\n\n```sh\nkubectl -n shop logs web\n```\n\n" +
 	"<details><summary>policy: user (fail)</summary>\n\n- runs as root\n\n</details>\n\n" +
@@ -84,7 +86,7 @@ func TestTerminalVerboseAndColor(t *testing.T) {
 
 func TestHTML(t *testing.T) {
 	t.Parallel()
-	md := sampleSummary + "\n" + Table([]string{"check", "message"}, [][]string{{"secret", "<script>alert(1)</script> in layer 3"}})
+	md := sampleSummary + "\n" + markdown.Table([]string{"check", "message"}, [][]string{{"secret", "<script>alert(1)</script> in layer 3"}})
 	got, err := HTML("summary", md)
 	require.NoError(t, err)
 	assert.Contains(t, got, "<!DOCTYPE html>")
@@ -144,7 +146,7 @@ func TestColorFor(t *testing.T) {
 
 func TestTerminalWidth(t *testing.T) {
 	t.Parallel()
-	md := Table([]string{"check", "message"}, [][]string{
+	md := markdown.Table([]string{"check", "message"}, [][]string{
 		{"labels", "missing or empty label org.opencontainers.image.source, so nobody can tell where the image came from"},
 		{"user", "runs as UID 10001"},
 	})

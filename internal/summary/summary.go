@@ -6,8 +6,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/deploy-action/deploy-action/internal/report"
 	"github.com/deploy-action/deploy-action/pkg/manifestpolicy"
+	"github.com/deploy-action/deploy-action/pkg/markdown"
 	"github.com/deploy-action/deploy-action/pkg/pipeline"
 )
 
@@ -39,7 +39,7 @@ func Markdown(title string, r *pipeline.Result, runErr error) string {
 			}
 			rows = append(rows, []string{"`" + reg.Repository + "`", status, "`" + reg.Ref + "`", reg.Duration.Round(time.Millisecond).String()})
 		}
-		b.WriteString(report.Table([]string{"Registry", "Result", "Reference", "Time"}, rows))
+		b.WriteString(markdown.Table([]string{"Registry", "Result", "Reference", "Time"}, rows))
 		b.WriteString("\n")
 	}
 	// A release the manifest policy refused never reached the deploy: its
@@ -60,7 +60,7 @@ func Markdown(title string, r *pipeline.Result, runErr error) string {
 		rows = append(rows, []string{string(s.Stage), status, s.Duration.Round(time.Millisecond).String()})
 	}
 	if len(rows) > 0 {
-		b.WriteString(report.Table([]string{"Stage", "Result", "Time"}, rows))
+		b.WriteString(markdown.Table([]string{"Stage", "Result", "Time"}, rows))
 	}
 	if runErr != nil {
 		fmt.Fprintf(&b, "\n**Failed:** %s\n", runErr)

@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/deploy-action/deploy-action/internal/report"
 	"github.com/deploy-action/deploy-action/pkg/apply"
 	"github.com/deploy-action/deploy-action/pkg/manifestpolicy"
+	"github.com/deploy-action/deploy-action/pkg/markdown"
 	"github.com/deploy-action/deploy-action/pkg/pin"
 	"github.com/deploy-action/deploy-action/pkg/rollback"
 	"github.com/deploy-action/deploy-action/pkg/rollout"
@@ -94,7 +94,7 @@ func (r *Result) Markdown() string {
 		for i, o := range r.Apply.Objects {
 			rows[i] = []string{"`" + o.String() + "`", string(o.Action), o.Source}
 		}
-		b.WriteString(report.Table([]string{"Object", "Applied", "From"}, rows))
+		b.WriteString(markdown.Table([]string{"Object", "Applied", "From"}, rows))
 		b.WriteString("\n")
 	}
 	if r.Verdict != nil {

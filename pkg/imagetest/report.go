@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/deploy-action/deploy-action/internal/report"
+	"github.com/deploy-action/deploy-action/pkg/markdown"
 )
 
 // Status is the outcome of one case.
@@ -115,7 +115,7 @@ func (r *Report) Markdown() string {
 	for _, c := range r.Cases {
 		rows = append(rows, []string{icons[c.Status] + " " + string(c.Status), c.Suite, escapeText(c.Name), escapeText(c.Message)})
 	}
-	b.WriteString(report.Table([]string{"result", "suite", "check", "message"}, rows))
+	b.WriteString(markdown.Table([]string{"result", "suite", "check", "message"}, rows))
 	for _, c := range r.Cases {
 		if (c.Status == Pass || c.Status == Skip) || (len(c.Details) == 0 && c.Output == "") {
 			continue

@@ -3,6 +3,8 @@ package manifestpolicy
 import (
 	"fmt"
 	"strings"
+
+	"github.com/deploy-action/deploy-action/pkg/markdown"
 )
 
 // Verdict says in a few words how the release fared.
@@ -62,7 +64,7 @@ func (r *Result) Markdown() string {
 		}
 	}
 	if len(rows) > 0 {
-		b.WriteString(table([]string{"Result", "Check", "Object", "Where", "Finding", "Fix"}, rows))
+		b.WriteString(markdown.Table([]string{"Result", "Check", "Object", "Where", "Finding", "Fix"}, rows))
 		b.WriteString("\n")
 	}
 	var waived [][]string
@@ -73,32 +75,8 @@ func (r *Result) Markdown() string {
 	}
 	if len(waived) > 0 {
 		b.WriteString("<details><summary>Waived findings</summary>\n\n")
-		b.WriteString(table([]string{"Check", "Object", "Where", "Why"}, waived))
+		b.WriteString(markdown.Table([]string{"Check", "Object", "Where", "Why"}, waived))
 		b.WriteString("\n</details>\n\n")
-	}
-	return b.String()
-}
-
-// table renders a Markdown table, escaping what would break it.
-func table(header []string, rows [][]string) string {
-	var b strings.Builder
-	line := func(cells []string) {
-		b.WriteString("|")
-		for _, c := range cells {
-			c = strings.ReplaceAll(c, "|", `\|`)
-			c = strings.ReplaceAll(c, "\n", "<br>")
-			b.WriteString(" " + c + " |")
-		}
-		b.WriteString("\n")
-	}
-	line(header)
-	sep := make([]string, len(header))
-	for i := range sep {
-		sep[i] = "---"
-	}
-	line(sep)
-	for _, r := range rows {
-		line(r)
 	}
 	return b.String()
 }

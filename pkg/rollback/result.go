@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/deploy-action/deploy-action/internal/report"
+	"github.com/deploy-action/deploy-action/pkg/markdown"
 	"github.com/deploy-action/deploy-action/pkg/rollout"
 )
 
@@ -92,7 +92,7 @@ func (r *Result) Markdown() string {
 		}
 		rows = append(rows, []string{"`" + w.Ref() + "`", w.Namespace, rev, strings.Join(images, "\n"), w.Message, result})
 	}
-	out := report.Table([]string{"Workload", "Namespace", "Revision", "Image", "Rollback", "Restore"}, rows)
+	out := markdown.Table([]string{"Workload", "Namespace", "Revision", "Image", "Rollback", "Restore"}, rows)
 	if r.Verdict != nil && r.Verdict.Failed() {
 		out += "\nThe restore itself failed:\n\n" + r.Verdict.Markdown()
 	}

@@ -22,7 +22,7 @@ import (
 
 	"github.com/deploy-action/deploy-action/e2e/kubetest"
 	"github.com/deploy-action/deploy-action/pkg/rollout"
-	"github.com/deploy-action/deploy-action/pkg/rollout/rollouttest"
+	"github.com/deploy-action/deploy-action/e2e/kubetest/rollouttest"
 )
 
 var record = flag.Bool("record", false, "record what the test cluster shows for each failure into testdata/recorded")

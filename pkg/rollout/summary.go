@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/deploy-action/deploy-action/internal/report"
+	"github.com/deploy-action/deploy-action/pkg/markdown"
 )
 
 // Markdown renders the verdict for a job summary: a row per workload (images
@@ -28,7 +28,7 @@ func (v *Verdict) Markdown() string {
 		}
 		rows = append(rows, []string{"`" + w.Ref() + "`", w.Namespace, w.ImageSummary(), replicas(w), ready, result})
 	}
-	b.WriteString(report.Table([]string{"Workload", "Namespace", "Image", "Replicas", "Ready in", "Result"}, rows))
+	b.WriteString(markdown.Table([]string{"Workload", "Namespace", "Image", "Replicas", "Ready in", "Result"}, rows))
 	for _, w := range v.Workloads {
 		if w.Cause == nil {
 			continue
