@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -202,10 +203,15 @@ func TestGeneratedWorkflowRunsUnderAct(t *testing.T) {
 	}
 	head, err := exec.Command("git", "-C", testenv.RepoRoot(t), "rev-parse", "HEAD").Output()
 	require.NoError(t, err)
+	// The test job publishes PostgreSQL on a free port of this machine, not on
+	// 5432, which another test's database may hold.
+	pgPort := freeTCPPort(t)
 	config := fmt.Sprintf(`registry: %s
 namespace: acme
 service-images:
   postgresql: %s
+service-ports:
+  postgresql: %d
 environments:
   - name: staging
     trigger: push
@@ -216,7 +222,7 @@ action:
   repository: deploy-action/deploy-action
   version: v1.0.0
   sha: %s
-`, private.Host, postgres, ns, strings.TrimSpace(string(head)))
+`, private.Host, postgres, pgPort, ns, strings.TrimSpace(string(head)))
 	require.NoError(t, os.MkdirAll(filepath.Join(repo, ".github"), 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(repo, ".github", "deploy-action.yaml"), []byte(config), 0o644))
 	gitRepo(t, repo, "init")
@@ -228,6 +234,7 @@ action:
 	for _, job := range []string{"test", "release", "deploy-staging"} {
 		require.Contains(t, string(wf), "\n  "+job+":\n", "the generated workflow has job %s", job)
 	}
+	require.Contains(t, string(wf), fmt.Sprintf("- %d:5432\n", pgPort), "the test job publishes PostgreSQL on the configured port")
 	sha := gitRepo(t, repo, "commit")
 
 	// act's side: its home (no .actrc, caches), the push event, the secrets.
@@ -309,6 +316,15 @@ action:
 	if t.Failed() {
 		t.Logf("act:\n%s", tail(log, 300))
 	}
+}
+
+// freeTCPPort returns a port of the loopback interface that nothing listens on now.
+func freeTCPPort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
 }
 
 // must returns v, panicking on err: for values a test cannot go on without and

@@ -45,6 +45,10 @@ type Config struct {
 	// ServiceImages are the images of backing services (postgresql, mysql,
 	// redis) in tests, by tag and digest.
 	ServiceImages map[string]string `yaml:"service-images,omitempty"`
+	// ServicePorts are the runner's ports the test job publishes backing
+	// services on, by service (default each service's own port: 5432, 3306,
+	// 6379); the tests reach them on localhost there.
+	ServicePorts map[string]int `yaml:"service-ports,omitempty"`
 	// Services override what detection found for each service, by name.
 	Services []ServiceConfig `yaml:"services,omitempty"`
 	// Inputs are more inputs of the deploy-action steps, by job: release (the
@@ -304,6 +308,14 @@ func (c *Config) validate(src func(string) source, actionInputs map[string]bool)
 	for kind := range c.ServiceImages {
 		if _, ok := defaultServiceImages[kind]; !ok {
 			return bad("service-images."+kind, kind, "is not a backing service the generator knows", "use postgresql, mysql or redis")
+		}
+	}
+	for kind, port := range c.ServicePorts {
+		if _, ok := defaultServiceImages[kind]; !ok {
+			return bad("service-ports."+kind, kind, "is not a backing service the generator knows", "use postgresql, mysql or redis")
+		}
+		if port < 1 || port > 65535 {
+			return bad("service-ports."+kind, strconv.Itoa(port), "is not a TCP port", "use a port from 1 to 65535")
 		}
 	}
 	for job, in := range map[string]map[string]string{"release": c.Inputs.Release, "deploy": c.Inputs.Deploy} {

@@ -29,6 +29,9 @@ func TestReadConfigErrors(t *testing.T) {
 		{"bad trigger", "environments:\n  - name: staging\n    trigger: nightly\n", 3, []string{`"nightly"`, `"push"`}},
 		{"bad action sha", "action:\n  repository: deploy-action/deploy-action\n  version: v1.0.0\n  sha: main\n", 0, []string{"40-hex", "git rev-parse v1.0.0"}},
 		{"unknown service image", "service-images:\n  mongodb: mongo:7\n", 2, []string{"postgresql, mysql or redis"}},
+		{"unknown service port", "service-ports:\n  mongodb: 27017\n", 2, []string{"postgresql, mysql or redis"}},
+		{"service port out of range", "service-ports:\n  postgresql: 70000\n", 2, []string{`"70000"`, "1 to 65535"}},
+		{"service port not a number", "service-ports:\n  postgresql: five\n", 2, []string{"wrong type"}},
 		{"twice", "environments:\n  - name: a\n  - name: a\n", 3, []string{"listed twice"}},
 	}
 	for _, tc := range cases {

@@ -81,6 +81,8 @@ func TestGoldenHandMade(t *testing.T) {
 namespace: shop-team
 service-images:
   postgresql: registry.example.com/mirror/postgres:17@sha256:d74eeac9a635390a49bc21bd49fccd973de707e2a53a76ac49b552b8712ec46f
+service-ports:
+  postgresql: 15432
 environments:
   - name: production
     kubeconfig-secret: PROD_KUBECONFIG

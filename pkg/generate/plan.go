@@ -6,6 +6,7 @@ import (
 	"path"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/BurntSushi/toml"
@@ -99,6 +100,7 @@ type KV struct{ K, V string }
 // Container is a backing service container.
 type Container struct {
 	Name, Image, Port, Health string
+	HostPort                  string // the runner's port Port is published on
 	Env                       []KV
 }
 
@@ -462,12 +464,16 @@ func container(d detect.Dependency, cfg *Config) (c Container, test, smoke []KV)
 	default:
 		return Container{}, nil, nil
 	}
+	c.HostPort = port
+	if p := cfg.ServicePorts[string(d.Kind)]; p != 0 {
+		c.HostPort = strconv.Itoa(p)
+	}
 	vars := d.Env
 	if len(vars) == 0 {
 		vars = []string{map[detect.DependencyKind]string{detect.PostgreSQL: "DATABASE_URL", detect.MySQL: "DATABASE_URL", detect.Redis: "REDIS_URL"}[d.Kind]}
 	}
 	for _, v := range vars {
-		if t := envValue(d.Kind, v, "localhost", port, scheme); t != "" {
+		if t := envValue(d.Kind, v, "localhost", c.HostPort, scheme); t != "" {
 			test = append(test, KV{v, t})
 			smoke = append(smoke, KV{v, envValue(d.Kind, v, c.Name, port, scheme)})
 		}
