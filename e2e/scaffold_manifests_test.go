@@ -248,6 +248,8 @@ func TestGeneratedShopDeploys(t *testing.T) {
 	out, code := testenv.Run(t, rolloutEnv(c), "rollout", "--manifests", dir, "--namespace", ns, "--image-map", pinned)
 	require.Equal(t, 0, code, out)
 	assert.Equal(t, "succeeded", outputs(out)["verdict"], out)
+	// The manifest policy, run before anything is applied, finds nothing.
+	assert.Regexp(t, `manifest policy: passed in \d+ object\(s\)\n`, out)
 
 	ctx := context.Background()
 	dep, err := c.Client.AppsV1().Deployments(ns).Get(ctx, "shop", metav1.GetOptions{})

@@ -11,6 +11,9 @@ import (
 	"strconv"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/deploy-action/deploy-action/pkg/detect"
+	"github.com/deploy-action/deploy-action/pkg/scaffold"
 )
 
 // ConfigPath is where the repository config file lives, relative to the
@@ -306,7 +309,7 @@ func (c *Config) validate(src func(string) source, actionInputs map[string]bool)
 		}
 	}
 	for kind := range c.ServiceImages {
-		if _, ok := defaultServiceImages[kind]; !ok {
+		if _, ok := scaffold.ServiceImages[detect.DependencyKind(kind)]; !ok {
 			return bad("service-images."+kind, kind, "is not a backing service the generator knows", "use postgresql, mysql or redis")
 		}
 	}

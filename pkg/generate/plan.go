@@ -14,6 +14,7 @@ import (
 	"github.com/google/shlex"
 
 	"github.com/deploy-action/deploy-action/pkg/detect"
+	"github.com/deploy-action/deploy-action/pkg/scaffold"
 )
 
 // DefaultActionRepo is deploy-action's own repository.
@@ -21,15 +22,6 @@ const DefaultActionRepo = "deploy-action/deploy-action"
 
 // DefaultWorkflowPath is where the workflow is written.
 const DefaultWorkflowPath = ".github/workflows/deploy.yml"
-
-// defaultServiceImages are the backing services' images in tests, by tag and
-// digest (the multi-architecture index each tag pointed to when pinned).
-// ServiceImages in the config file replaces any of them.
-var defaultServiceImages = map[string]string{
-	string(detect.PostgreSQL): "postgres:17@sha256:d74eeac9a635390a49bc21bd49fccd973de707e2a53a76ac49b552b8712ec46f",
-	string(detect.MySQL):      "mysql:8.4@sha256:b3b90af2a6552ae30c266fdb7d5dd55f3afb72404bb78d37fe8a23eb857fd3fb",
-	string(detect.Redis):      "redis:7-alpine@sha256:6ab0b6e7381779332f97b8ca76193e45b0756f38d4c0dcda72dbb3c32061ab99",
-}
 
 // Plan is everything the templates render: the workflow's jobs, decided from
 // detection and the config, with no logic left for the templates but layout.
@@ -446,7 +438,7 @@ const (
 func container(d detect.Dependency, cfg *Config) (c Container, test, smoke []KV) {
 	image := cfg.ServiceImages[string(d.Kind)]
 	if image == "" {
-		image = defaultServiceImages[string(d.Kind)]
+		image = scaffold.ServiceImages[d.Kind]
 	}
 	var port, scheme string
 	switch d.Kind {

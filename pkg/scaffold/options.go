@@ -73,7 +73,8 @@ type Options struct {
 	// BaseImages override the Dockerfile's base images, by build argument
 	// (BUILD_IMAGE, RUNTIME_IMAGE); the Dockerfile keeps them as defaults.
 	BaseImages map[string]string `yaml:"baseImages,omitempty"`
-	// PostgresImage is the staging database's image (default postgres:17).
+	// PostgresImage is the staging database's image (default
+	// DefaultPostgresImage, pinned by digest).
 	PostgresImage string `yaml:"postgresImage,omitempty"`
 	// SLO sets the objectives the alerts and the dashboard measure.
 	SLO SLO `yaml:"slo,omitempty"`
@@ -100,8 +101,17 @@ const (
 	DefaultWindow           = "30d"
 	DefaultLatencyThreshold = "0.5s"
 	DefaultScrapeInterval   = "30s"
-	DefaultPostgresImage    = "postgres:17"
+	DefaultPostgresImage    = "postgres:17@sha256:d74eeac9a635390a49bc21bd49fccd973de707e2a53a76ac49b552b8712ec46f"
 )
+
+// ServiceImages are the backing services' images, by tag and digest (the
+// multi-architecture index each tag pointed to when pinned): the staging
+// database here, the workflow's service containers in the generator.
+var ServiceImages = map[detect.DependencyKind]string{
+	detect.PostgreSQL: DefaultPostgresImage,
+	detect.MySQL:      "mysql:8.4@sha256:b3b90af2a6552ae30c266fdb7d5dd55f3afb72404bb78d37fe8a23eb857fd3fb",
+	detect.Redis:      "redis:7-alpine@sha256:6ab0b6e7381779332f97b8ca76193e45b0756f38d4c0dcda72dbb3c32061ab99",
+}
 
 // OptionError is an option with a bad value: Key is its config key (under the
 // config file's "files" section) and Flag the generate command's flag.
