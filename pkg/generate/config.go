@@ -314,7 +314,7 @@ func (c *Config) validate(src func(string) source, actionInputs map[string]bool)
 		}
 	}
 	for kind, port := range c.ServicePorts {
-		if _, ok := defaultServiceImages[kind]; !ok {
+		if _, ok := scaffold.ServiceImages[detect.DependencyKind(kind)]; !ok {
 			return bad("service-ports."+kind, kind, "is not a backing service the generator knows", "use postgresql, mysql or redis")
 		}
 		if port < 1 || port > 65535 {
