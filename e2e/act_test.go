@@ -23,8 +23,8 @@ import (
 	"gopkg.in/yaml.v3"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/deploy-action/deploy-action/internal/testenv"
 	"github.com/deploy-action/deploy-action/e2e/kubetest/rollouttest"
+	"github.com/deploy-action/deploy-action/internal/testenv"
 )
 
 // actTool returns what e2e/act/<script> -n prints: the path of the cached act

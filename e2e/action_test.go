@@ -11,8 +11,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/deploy-action/deploy-action/internal/testenv"
 	"github.com/deploy-action/deploy-action/e2e/kubetest/rollouttest"
+	"github.com/deploy-action/deploy-action/internal/testenv"
 )
 
 // TestActionContainer runs the action the way GitHub runs a Docker action: the

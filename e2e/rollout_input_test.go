@@ -23,8 +23,8 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/deploy-action/deploy-action/e2e/kubetest"
-	"github.com/deploy-action/deploy-action/internal/testenv"
 	"github.com/deploy-action/deploy-action/e2e/kubetest/rollouttest"
+	"github.com/deploy-action/deploy-action/internal/testenv"
 )
 
 // TestRolloutKustomizeAndHelm deploys the shop from its production overlay

@@ -13,8 +13,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/deploy-action/deploy-action/e2e/kubetest"
-	"github.com/deploy-action/deploy-action/internal/testenv"
 	"github.com/deploy-action/deploy-action/e2e/kubetest/rollouttest"
+	"github.com/deploy-action/deploy-action/internal/testenv"
 )
 
 // shopImage is the repository the shop's manifests name (e2e/testdata/shop/k8s).

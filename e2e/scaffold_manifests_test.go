@@ -19,9 +19,9 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
 	"github.com/deploy-action/deploy-action/e2e/kubetest"
+	"github.com/deploy-action/deploy-action/e2e/kubetest/rollouttest"
 	"github.com/deploy-action/deploy-action/internal/testenv"
 	"github.com/deploy-action/deploy-action/pkg/detect"
-	"github.com/deploy-action/deploy-action/e2e/kubetest/rollouttest"
 	"github.com/deploy-action/deploy-action/pkg/scaffold"
 )
 

@@ -20,9 +20,9 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/deploy-action/deploy-action/e2e/kubetest"
+	"github.com/deploy-action/deploy-action/e2e/kubetest/rollouttest"
 	"github.com/deploy-action/deploy-action/internal/testenv"
 	"github.com/deploy-action/deploy-action/pkg/rollout"
-	"github.com/deploy-action/deploy-action/e2e/kubetest/rollouttest"
 )
 
 // kubectlTimeout is what kubectl rollout status is given: it never concludes on

@@ -12,9 +12,9 @@ import (
 	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
 
 	"github.com/deploy-action/deploy-action/e2e/kubetest"
+	"github.com/deploy-action/deploy-action/e2e/kubetest/rollouttest"
 	"github.com/deploy-action/deploy-action/pkg/rollback"
 	"github.com/deploy-action/deploy-action/pkg/rollout"
-	"github.com/deploy-action/deploy-action/e2e/kubetest/rollouttest"
 )
 
 // TestNextApplyAfterARollback deploys as the apply stage does, by server-side

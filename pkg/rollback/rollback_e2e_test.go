@@ -15,9 +15,9 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/deploy-action/deploy-action/e2e/kubetest"
+	"github.com/deploy-action/deploy-action/e2e/kubetest/rollouttest"
 	"github.com/deploy-action/deploy-action/pkg/rollback"
 	"github.com/deploy-action/deploy-action/pkg/rollout"
-	"github.com/deploy-action/deploy-action/e2e/kubetest/rollouttest"
 )
 
 const good = "example.com/shop:1"

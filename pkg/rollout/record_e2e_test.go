@@ -21,8 +21,8 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/deploy-action/deploy-action/e2e/kubetest"
-	"github.com/deploy-action/deploy-action/pkg/rollout"
 	"github.com/deploy-action/deploy-action/e2e/kubetest/rollouttest"
+	"github.com/deploy-action/deploy-action/pkg/rollout"
 )
 
 var record = flag.Bool("record", false, "record what the test cluster shows for each failure into testdata/recorded")

@@ -18,8 +18,8 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/deploy-action/deploy-action/e2e/kubetest"
-	"github.com/deploy-action/deploy-action/pkg/rollout"
 	"github.com/deploy-action/deploy-action/e2e/kubetest/rollouttest"
+	"github.com/deploy-action/deploy-action/pkg/rollout"
 )
 
 // lockedBuffer is a log two goroutines can share.
