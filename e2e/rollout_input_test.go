@@ -62,7 +62,7 @@ func TestRolloutKustomizeAndHelm(t *testing.T) {
 				return []string{"--manifests", filepath.Join(root, "chart"), "--helm-release", "shop",
 					"--helm-set", "replicas=4",
 					// With database.url the chart creates the Secret the pods read.
-					"--helm-set", "database.url=postgresql://shop:shop@postgres:5432/shop"}
+					"--helm-set", "database.url=postgresql://shop:pw-4f9c2e@postgres:5432/shop"}
 			},
 			replicas: 4,
 			from: func(root string) string {

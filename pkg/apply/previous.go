@@ -111,11 +111,20 @@ func (a *Applier) controllerRevisions(ctx context.Context, owner *unstructured.U
 	return revs, newest, nil
 }
 
+// jobFinished: the Job's outcome is decided. SuccessCriteriaMet and
+// FailureTarget come first, while the controller still terminates the pods
+// and before Complete or Failed: the rollout watch counts them as the end of
+// the Job, so the next release may replace it as soon as the watch is done.
 func jobFinished(job *unstructured.Unstructured) bool {
 	conds, _, _ := unstructured.NestedSlice(job.Object, "status", "conditions")
 	for _, c := range conds {
 		m, _ := c.(map[string]any)
-		if (m["type"] == "Complete" || m["type"] == "Failed") && m["status"] == "True" {
+		switch m["type"] {
+		case "Complete", "Failed", "SuccessCriteriaMet", "FailureTarget":
+		default:
+			continue
+		}
+		if m["status"] == "True" {
 			return true
 		}
 	}

@@ -168,12 +168,14 @@ func TestLeftovers(t *testing.T) {
 // will be applied, and a finding in fail mode stops it in Prepare.
 func TestPrepareChecksTheManifests(t *testing.T) {
 	t.Parallel()
+	// No server here: DryRun leaves out the server's check of the release,
+	// which e2e's TestRefusedReleaseCostsNoBuild runs against an API server.
 	ctx := context.Background()
 
 	// The image the run pushes counts as pinned: no latest or digest finding
 	// for it, only the missing PodDisruptionBudget.
 	var log strings.Builder
-	d, err := New(Config{Manifests: render.Spec{Paths: []string{shop}}}, WithClients(offline(t)), WithLog(&log))
+	d, err := New(Config{Manifests: render.Spec{Paths: []string{shop}}, DryRun: true}, WithClients(offline(t)), WithLog(&log))
 	require.NoError(t, err)
 	require.NoError(t, d.Prepare(ctx, []string{"docker.io/acme/shop"}))
 	require.NotNil(t, d.policy)
@@ -182,13 +184,13 @@ func TestPrepareChecksTheManifests(t *testing.T) {
 	assert.Contains(t, log.String(), "manifest policy: passed with 1 warning(s) in 4 object(s)\nwarn pdb Deployment/shop (")
 
 	// Unpinned, the shop's latest tag is found too.
-	d, err = New(Config{Manifests: render.Spec{Paths: []string{shop}}}, WithClients(offline(t)))
+	d, err = New(Config{Manifests: render.Spec{Paths: []string{shop}}, DryRun: true}, WithClients(offline(t)))
 	require.NoError(t, err)
 	require.NoError(t, d.Prepare(ctx, nil))
 	assert.Len(t, d.policy.Warnings(), 3, d.policy.Text())
 
 	// A plain password stops the deploy, and says nothing was applied.
-	d, err = New(Config{Manifests: render.Spec{Paths: []string{"../../e2e/testdata/first-release"}}}, WithClients(offline(t)))
+	d, err = New(Config{Manifests: render.Spec{Paths: []string{"../../e2e/testdata/first-release"}}, DryRun: true}, WithClients(offline(t)))
 	require.NoError(t, err)
 	err = d.Prepare(ctx, nil)
 	var fe *manifestpolicy.FailedError

@@ -87,7 +87,10 @@ func (r *Result) Markdown() string {
 	if r.DryRun {
 		title = "Deploy (dry run: nothing was stored)"
 	}
-	fmt.Fprintf(&b, "#### %s to `%s`: %s\n\n", title, r.Server, r.Outcome)
+	if r.Server != "" {
+		title += " to `" + r.Server + "`"
+	}
+	fmt.Fprintf(&b, "#### %s: %s\n\n", title, r.Outcome)
 	b.WriteString(r.Policy.Markdown())
 	if r.Apply != nil && len(r.Apply.Objects) > 0 {
 		rows := make([][]string, len(r.Apply.Objects))

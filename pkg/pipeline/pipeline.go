@@ -150,6 +150,9 @@ func Run(ctx context.Context, cfg Config, obs Observer) (*Result, error) {
 			repos = cfg.Images
 		}
 		if err := cfg.Deployer.Prepare(ctx, repos); err != nil {
+			// The deploy failed before anything was built: its verdict is
+			// there for the workflow to read, as for a failed apply.
+			res.Deploy = &deploy.Result{Outcome: deploy.Failed}
 			return res, fmt.Errorf("%s: %w", Deploy, err)
 		}
 	}
