@@ -44,7 +44,7 @@ func Markdown(title string, r *pipeline.Result, runErr error) string {
 	}
 	// A release the manifest policy refused never reached the deploy: its
 	// findings are in the error.
-	if fe := (*manifestpolicy.FailedError)(nil); r.Deploy == nil && errors.As(runErr, &fe) {
+	if fe := (*manifestpolicy.FailedError)(nil); (r.Deploy == nil || r.Deploy.Policy == nil) && errors.As(runErr, &fe) {
 		b.WriteString(fe.Result.Markdown())
 	}
 	if r.Deploy != nil {
