@@ -3,6 +3,7 @@ package manifestpolicy
 import (
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 )
 
@@ -110,7 +111,7 @@ func ParseModes(s string) (map[Check]Mode, error) {
 			}
 			continue
 		}
-		if !known(Check(k)) {
+		if !slices.Contains(Checks, Check(k)) {
 			return nil, unknownCheck(k)
 		}
 		rest = append(rest, [2]string{k, v})
@@ -131,15 +132,6 @@ func validMode(check string, m Mode, item string) error {
 
 func unknownCheck(k string) error {
 	return &ConfigError{Field: FieldModes, Value: k, Msg: fmt.Sprintf("is not a check; use one of %s, or all", checkNames())}
-}
-
-func known(c Check) bool {
-	for _, k := range Checks {
-		if k == c {
-			return true
-		}
-	}
-	return false
 }
 
 func checkNames() string {
@@ -192,7 +184,7 @@ func ParseAllow(items []string) ([]Allow, error) {
 		rest := item
 		if c, r, ok := strings.Cut(item, ":"); ok {
 			c = strings.ToLower(strings.TrimSpace(c))
-			if !known(Check(c)) {
+			if !slices.Contains(Checks, Check(c)) {
 				return nil, &ConfigError{Field: FieldAllow, Value: item, Msg: fmt.Sprintf(
 					"%q is not a check; write [CHECK:]KIND/NAMESPACE/NAME with CHECK one of %s", c, checkNames())}
 			}
@@ -229,7 +221,7 @@ type Config struct {
 func (c Config) withDefaults() (Config, error) {
 	modes := DefaultModes()
 	for k, m := range c.Modes {
-		if !known(k) {
+		if !slices.Contains(Checks, k) {
 			return c, unknownCheck(string(k))
 		}
 		if err := validMode(string(k), m, string(k)+"="+string(m)); err != nil {
@@ -239,7 +231,7 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	c.Modes = modes
 	for _, a := range c.Allow {
-		if a.Check != "" && !known(a.Check) {
+		if a.Check != "" && !slices.Contains(Checks, a.Check) {
 			return c, &ConfigError{Field: FieldAllow, Value: a.String(), Msg: fmt.Sprintf("%q is not a check; use one of %s", a.Check, checkNames())}
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -225,7 +226,7 @@ func skips(o *object) (map[Check]string, error) {
 		bad := func(msg string) {
 			errs = append(errs, &AnnotationError{Object: o.id, Source: o.Source, Key: k, Msg: msg})
 		}
-		if !known(Check(name)) {
+		if !slices.Contains(Checks, Check(name)) {
 			bad(fmt.Sprintf("names no check; the checks are %s (write %s<check>: <reason>)", checkNames(), SkipAnnotationPrefix))
 			continue
 		}

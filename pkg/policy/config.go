@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -106,21 +107,12 @@ func ParseModes(s string) (map[Check]Mode, error) {
 			continue
 		}
 		c := Check(strings.ToLower(k))
-		if !known(c) {
+		if !slices.Contains(Checks, c) {
 			return nil, fmt.Errorf(`input "test-policy": check %q is unknown; use one of %s, or all`, k, checkNames())
 		}
 		modes[c] = m
 	}
 	return modes, nil
-}
-
-func known(c Check) bool {
-	for _, k := range Checks {
-		if k == c {
-			return true
-		}
-	}
-	return false
 }
 
 func checkNames() string {
@@ -172,7 +164,7 @@ func FormatSize(n int64) string {
 func (c Config) withDefaults() (Config, error) {
 	modes := DefaultModes()
 	for k, m := range c.Modes {
-		if !known(k) {
+		if !slices.Contains(Checks, k) {
 			return c, fmt.Errorf(`input "test-policy": check %q is unknown; use one of %s`, k, checkNames())
 		}
 		if m != Fail && m != Warn && m != Off {
