@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Builds the test control plane from the Go module proxy and caches it by version:
 # kube-apiserver, kube-controller-manager, kube-scheduler and kubectl (k8s.io/kubernetes),
-# etcd 3.6, the kwok controller, kubeconform, and the JSON schemas kubeconform
-# validates against. A cached component of the right version and inputs is reused
+# etcd and the kwok controller, all six from one module and one `go build`, so the
+# packages they share (client-go, apimachinery, gRPC, protobuf, ...) compile once;
+# then kubeconform, and the JSON schemas kubeconform validates against. A cached component of the right version and inputs is reused
 # at once; a component is built in a scratch directory and renamed into place only
 # when complete, so an interrupted build is never mistaken for a finished one.
 #
 # usage: e2e/cluster/build.sh [-q] [component...]
-#   components: etcd kube kwok kubeconform schemas (default: all, side by side)
+#   components: kube kubeconform schemas (default: all, side by side)
 #   -q          print nothing but errors
 #   -c          build nothing: print the components that are not built yet, and exit 1
 #               if there is one
@@ -55,17 +56,11 @@ mkdir -p "$root"
 # Each component: the wrapper module it builds from, the module whose version keys
 # the cache, and the packages it builds.
 declare -A moddir module pkgs
-moddir[etcd]=etcd
-module[etcd]=go.etcd.io/etcd/server/v3
-pkgs[etcd]=.
 moddir[kube]=kube
 module[kube]=k8s.io/kubernetes
 # kubectl too: the same release as the server (Debian has none, and a client more than
 # one minor version away from the server is outside Kubernetes' skew policy).
-pkgs[kube]="k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl"
-moddir[kwok]=kwok
-module[kwok]=sigs.k8s.io/kwok
-pkgs[kwok]=sigs.k8s.io/kwok/cmd/kwok
+pkgs[kube]="k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl ./etcd sigs.k8s.io/kwok/cmd/kwok"
 moddir[kubeconform]=kubeconform
 module[kubeconform]=github.com/yannh/kubeconform
 pkgs[kubeconform]=github.com/yannh/kubeconform/cmd/kubeconform
@@ -108,15 +103,16 @@ stamp() {
 		go env GOVERSION GOOS GOARCH CGO_ENABLED
 		ldflags "$c" "$v"
 		cat "$dir/go.mod" "$dir/go.sum"
-		if [[ $c == schemas ]]; then
-			cat "$dir/schemagen/"*.go
-		fi
+		case $c in
+		schemas) cat "$dir/schemagen/"*.go ;;
+		kube) cat "$dir/etcd/"*.go ;;
+		esac
 	} | sha256sum | cut -c1-16
 }
 
 build_one() {
 	local c=$1
-	[[ -n ${moddir[$c]:-} ]] || die "unknown component $c (want: etcd kube kwok kubeconform schemas)"
+	[[ -n ${moddir[$c]:-} ]] || die "unknown component $c (want: kube kubeconform schemas)"
 	local v dest s
 	v=$(version "$c") || die "cannot read the version of ${module[$c]} from $here/${moddir[$c]}/go.mod"
 	dest="$root/$c/$v"
@@ -169,7 +165,7 @@ build_one() {
 
 components=("$@")
 if [[ ${#components[@]} -eq 0 ]]; then
-	components=(etcd kube kwok kubeconform schemas)
+	components=(kube kubeconform schemas)
 fi
 if $check; then
 	missing=0
@@ -178,9 +174,9 @@ if $check; then
 	done
 	exit "$missing"
 fi
-# The components build side by side: each is a module of its own, and a build's
-# single-threaded phases (module downloads, the link of a big binary) leave a core
-# idle that another build fills. The schemas come from kube's module and wait for
+# kube and kubeconform build side by side: they share almost no packages, and a
+# build's single-threaded phases (module downloads, the link of a big binary) leave
+# a core idle that the other fills. The schemas come from kube's module and wait for
 # it: two go commands compiling the same packages at once would both compile them.
 chain() {
 	local c

@@ -10,10 +10,11 @@ import (
 
 // The versions pinned by the wrapper modules in e2e/cluster; a test keeps them in
 // step with those go.mod files. The cache holds each component under
-// <cache>/<component>/<version>/, written by e2e/cluster/build.sh.
+// <cache>/<component>/<version>/, written by e2e/cluster/build.sh; etcd and kwok
+// are built in Kubernetes' module, so they sit beside its binaries.
 const (
 	KubernetesVersion  = "v1.37.2"
-	EtcdVersion        = "v3.6.16"
+	EtcdVersion        = "v3.7.0"
 	KwokVersion        = "v0.8.0"
 	KubeconformVersion = "v0.8.0"
 )
@@ -67,18 +68,16 @@ func FindBinaries(getenv func(string) string) (Binaries, error) {
 		}
 		return d
 	}
-	etcd := dir("etcd", EtcdVersion)
 	kube := dir("kube", KubernetesVersion)
-	kwok := dir("kwok", KwokVersion)
 	if len(missing) > 0 {
 		return Binaries{}, fmt.Errorf("%s not built in %s", strings.Join(missing, ", "), strings.Join(CacheDirs(getenv), " or "))
 	}
 	b := Binaries{
-		Etcd:              filepath.Join(etcd, "etcd"),
+		Etcd:              filepath.Join(kube, "etcd"),
 		APIServer:         filepath.Join(kube, "kube-apiserver"),
 		ControllerManager: filepath.Join(kube, "kube-controller-manager"),
 		Scheduler:         filepath.Join(kube, "kube-scheduler"),
-		Kwok:              filepath.Join(kwok, "kwok"),
+		Kwok:              filepath.Join(kube, "kwok"),
 	}
 	return b, b.check()
 }

@@ -107,8 +107,8 @@ func TestStageTemplatesParse(t *testing.T) {
 func TestVersionsMatchTheWrapperModules(t *testing.T) {
 	for _, tc := range []struct{ dir, module, version string }{
 		{"kube", "k8s.io/kubernetes", KubernetesVersion},
-		{"etcd", "go.etcd.io/etcd/server/v3", EtcdVersion},
-		{"kwok", "sigs.k8s.io/kwok", KwokVersion},
+		{"kube", "go.etcd.io/etcd/server/v3", EtcdVersion},
+		{"kube", "sigs.k8s.io/kwok", KwokVersion},
 		{"kubeconform", "github.com/yannh/kubeconform", KubeconformVersion},
 	} {
 		data, err := os.ReadFile(filepath.Join("..", "..", "cluster", tc.dir, "go.mod"))
