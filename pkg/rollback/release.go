@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
@@ -35,18 +36,26 @@ func (r *Restorer) Release(ctx context.Context, applied []apply.Applied) (*Resul
 	if len(applied) == 0 {
 		return nil, errors.New("rollback: the release applied nothing")
 	}
+	res := &Result{Objects: make([]Object, len(applied))}
+	hook := make([]bool, len(applied))
 	first := true
-	for _, a := range applied {
+	for i, a := range applied {
+		if isHook(a) {
+			hook[i] = true
+			o := base(a)
+			o.Action, o.Message = Skipped, "a Helm hook runs in its own phase and is not part of the release's rollback"
+			res.Objects[i] = o
+			continue
+		}
 		if a.Action != apply.Created && a.Action != apply.Skipped {
 			first = false
 		}
 	}
-	res := &Result{Objects: make([]Object, len(applied))}
 	// Configuration first, in the reverse order of the apply; the workloads
 	// last, so that the restored pods start on the restored configuration.
 	for i := len(applied) - 1; i >= 0; i-- {
 		a := applied[i]
-		if a.IsWorkload() {
+		if a.IsWorkload() || hook[i] {
 			continue
 		}
 		o := r.object(ctx, a, first)
@@ -56,7 +65,7 @@ func (r *Restorer) Release(ctx context.Context, applied []apply.Applied) (*Resul
 	var targets []Target
 	var at []int // the index in applied of each target
 	for i, a := range applied {
-		if !a.IsWorkload() {
+		if !a.IsWorkload() || hook[i] {
 			continue
 		}
 		if a.Action == apply.Created && !first && a.GVK.Kind != "Job" {
@@ -96,6 +105,20 @@ func (r *Restorer) Release(ctx context.Context, applied []apply.Applied) (*Resul
 		return res, err
 	}
 	return res, nil
+}
+
+// hookAnnotation marks a Helm hook (helm.sh/hook: pre-upgrade, ...).
+const hookAnnotation = "helm.sh/hook"
+
+func isHook(a apply.Applied) bool {
+	for _, u := range []*unstructured.Unstructured{a.Object, a.Before} {
+		if u != nil {
+			if _, ok := u.GetAnnotations()[hookAnnotation]; ok {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func sentence(msg string) string {

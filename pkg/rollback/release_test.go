@@ -156,3 +156,23 @@ func TestConflictError(t *testing.T) {
 	assert.Equal(t, `not restored: other field managers own fields the restore would change: .data.LOG_LEVEL (conflict with "ops" using v1), `+
 		`.data.WORKERS (conflict with "hpa-tuner" using v1); they were left as those managers set them. Set input "force-conflicts" to take them over, or restore them by hand`, err.Error())
 }
+
+// TestReleaseLeavesHelmHooks: a hook has its own phase; the release's
+// rollback lists it and leaves it alone.
+func TestReleaseLeavesHelmHooks(t *testing.T) {
+	dyn := dynamicfake.NewSimpleDynamicClient(scheme.Scheme, configMap("hook", nil), configMap("feature", nil))
+	r, err := New(fake.NewClientset(), &recorder{}, WithDynamicClient(dyn))
+	require.NoError(t, err)
+	hook := applied("ConfigMap", gvrConfigMaps, "hook", apply.Created)
+	hook.Object = configMap("hook", nil)
+	hook.Object.SetAnnotations(map[string]string{"helm.sh/hook": "pre-upgrade"})
+	cfg := applied("ConfigMap", gvrConfigMaps, "web", apply.Unchanged)
+	feature := applied("ConfigMap", gvrConfigMaps, "feature", apply.Created)
+	res, err := r.Release(context.Background(), []apply.Applied{hook, cfg, feature})
+	require.NoError(t, err)
+	assert.Equal(t, Skipped, res.Objects[0].Action)
+	assert.Contains(t, res.Objects[0].Message, "Helm hook")
+	assert.Equal(t, Deleted, res.Objects[2].Action)
+	_, err = dyn.Resource(gvrConfigMaps).Namespace("shop").Get(context.Background(), "hook", metav1.GetOptions{})
+	assert.NoError(t, err, "the hook stays")
+}
