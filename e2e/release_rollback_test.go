@@ -106,10 +106,6 @@ spec:
 	}
 	assert.Contains(t, out, "restored ConfigMap "+ns+"/shop-config")
 	assert.Contains(t, out, "deleted Service "+ns+"/shop-admin")
-
-	// The next release applies over the restored objects without a conflict.
-	out, code = testenv.Run(t, rolloutEnv(c), append(base, "--manifests", r1, "--image-map", shopImage+"@"+digest('c'))...)
-	require.Equal(t, 0, code, out)
 }
 
 // TestRolloutPrune: release 1 has the ConfigMaps keep and gone, release 2
