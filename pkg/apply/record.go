@@ -36,7 +36,7 @@ func (a Applied) PreviousConfig(fieldManager string) (cfg *unstructured.Unstruct
 		return nil, false, nil
 	}
 	var set map[string]any
-	if err := json.Unmarshal(entry.FieldsV1.Raw, &set); err != nil {
+	if err := json.Unmarshal(entry.FieldsV1.GetRawBytes(), &set); err != nil {
 		return nil, false, fmt.Errorf("reading the fields %q owned in %s: %w", fieldManager, a, err)
 	}
 	before := a.Before.DeepCopy().Object
