@@ -96,7 +96,9 @@ var inputs = []input{
 	{name: apply.InputDryRun, group: "deploy", kind: kindBool, def: "false", usage: "have the API server check every object and store nothing"},
 	{name: deploy.InputRolloutTimeout, group: "deploy", def: "5m", usage: "how long the rollout may take when no failure shows (a failure ends it at once)"},
 	{name: deploy.InputRolloutGrace, group: "deploy", def: "30s", usage: "how long pods may stay unready, or be refused (quota), before that is a failure"},
-	{name: deploy.InputRollback, group: "deploy", kind: kindBool, def: "true", usage: "roll back to the previous revision when the rollout fails"},
+	{name: deploy.InputRollback, group: "deploy", kind: kindBool, def: "true", usage: "when the rollout or the apply fails, put the whole release back: objects it created deleted, objects it changed restored, workloads at their previous revision"},
+	{name: deploy.InputPrune, group: "deploy", kind: kindBool, def: "false", usage: "after a release that rolled out, delete the objects earlier releases applied that the manifests no longer have; only members of the release's ApplySet (label applyset.kubernetes.io/part-of) are ever deleted"},
+	{name: apply.InputApplySet, group: "deploy", def: apply.DefaultApplySet, usage: "name of the Secret, in \"namespace\", that records what the release owns for \"prune\" (a Kubernetes ApplySet parent); give each release sharing a namespace its own"},
 }
 
 // init inserts the test stage's inputs, which pkg/imagetest owns, after the

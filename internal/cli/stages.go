@@ -536,6 +536,8 @@ func (e *env) deployer(v *values) (*deploy.Deployer, error) {
 		Timeout:         timeout,
 		Grace:           grace,
 		Rollback:        v.boolean(deploy.InputRollback),
+		Prune:           v.boolean(deploy.InputPrune),
+		ApplySet:        v.strOr(apply.InputApplySet),
 		Policy:          policy,
 	}
 	w, _ := e.rep.Writer()

@@ -89,6 +89,10 @@ func (a *Applier) Apply(ctx context.Context, objs []Object) (*Result, error) {
 		err.DryRun = a.opts.dryRun
 		return res, err
 	}
+	if err := a.applySetBefore(ctx, plan, res); err != nil {
+		err.DryRun = a.opts.dryRun
+		return res, err
+	}
 	fail := func(err error) (*Result, error) {
 		var e *Error
 		if !errors.As(err, &e) {
@@ -320,7 +324,7 @@ func (a *Applier) applyOne(ctx context.Context, it item) (Applied, error) {
 		}
 	}
 	var err error
-	out := Applied{GVK: it.gvk, Resource: gvr, Namespace: it.GetNamespace(), Name: it.GetName(), Source: it.Source}
+	out := Applied{GVK: it.gvk, Resource: gvr, Namespace: it.GetNamespace(), Name: it.GetName(), Source: it.Source, Before: existing}
 	if it.ensure && existing != nil {
 		out.Action = Unchanged
 		fill(&out, existing)

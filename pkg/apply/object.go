@@ -63,6 +63,10 @@ type Applied struct {
 	// Previous is what a workload (Deployment, StatefulSet, DaemonSet, Job) was
 	// before the apply, to roll back to; nil for other kinds.
 	Previous *Previous
+	// Before is the object as it was in the cluster before the apply (its
+	// managedFields included), for a rollback of the whole release; nil when
+	// the apply created it. See PreviousConfig.
+	Before *unstructured.Unstructured
 	// Object is the object as the server returned it.
 	Object *unstructured.Unstructured
 }
@@ -123,6 +127,11 @@ type Result struct {
 	Objects      []Applied
 	DryRun       bool
 	FieldManager string
+	// ApplySet is the set the objects were recorded in (WithApplySet); nil
+	// without one.
+	ApplySet *ApplySet
+	// Pruned are the members Prune deleted (in a dry run: would delete).
+	Pruned []Applied
 }
 
 // Workloads returns the applied Deployments, StatefulSets, DaemonSets and Jobs,

@@ -16,6 +16,7 @@ const (
 	InputFieldManager    = "field-manager"
 	InputForceConflicts  = "force-conflicts"
 	InputDryRun          = "dry-run"
+	InputApplySet        = "applyset"
 )
 
 // DefaultFieldManager is the name under which fields are applied, and so the
@@ -33,6 +34,7 @@ type options struct {
 	namespace       string
 	createNamespace bool
 	replaceJobs     bool
+	applySet        string // the parent Secret's name; "": no ApplySet
 	waitTimeout     time.Duration
 	progress        io.Writer
 	now             func() time.Time

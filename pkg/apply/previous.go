@@ -8,11 +8,9 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-)
 
-// revisionAnnotation is where the Deployment controller numbers a
-// Deployment's revisions, on the Deployment and on each of its ReplicaSets.
-const revisionAnnotation = "deployment.kubernetes.io/revision"
+	"github.com/deploy-action/deploy-action/pkg/rollout"
+)
 
 var gvrControllerRevisions = schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "controllerrevisions"}
 
@@ -34,7 +32,7 @@ func (a *Applier) previous(ctx context.Context, it item, existing *unstructured.
 	}
 	switch it.gvk.GroupKind() {
 	case gkDeployment:
-		p.Revision = existing.GetAnnotations()[revisionAnnotation]
+		p.Revision = existing.GetAnnotations()[rollout.RevisionAnnotation]
 		p.RevisionNumber, _ = strconv.ParseInt(p.Revision, 10, 64)
 	case gkStatefulSet:
 		p.Revision, _, _ = unstructured.NestedString(existing.Object, "status", "updateRevision")

@@ -222,14 +222,14 @@ func (d *Deployer) Deploy(ctx context.Context, refs []string) (*Result, error) {
 		if ctx.Err() != nil && !d.cfg.DryRun {
 			return res, d.interrupted(ctx, res, err)
 		}
-		// Workloads applied before the failure are rolling out a release that
-		// is only half there: put them back.
-		if res.Apply != nil && len(res.Apply.Workloads()) > 0 && !d.cfg.DryRun {
+		// What was applied before the failure is a release only half there:
+		// put it back.
+		if res.Apply != nil && res.Apply.Changed() && !d.cfg.DryRun {
 			if !d.cfg.Rollback {
-				return res, fmt.Errorf("%w; input %q is false, so the workloads applied before it were left as they are", err, InputRollback)
+				return res, fmt.Errorf("%w; input %q is false, so the objects applied before it were left as they are", err, InputRollback)
 			}
 			if rerr := d.rollback(ctx, res); rerr != nil {
-				return res, fmt.Errorf("%w; and rolling back the workloads applied before it failed: %v", err, rerr)
+				return res, fmt.Errorf("%w; and rolling back the objects applied before it failed: %v", err, rerr)
 			}
 			return res, fmt.Errorf("%w; %s", err, rollbackSentence(res.Rollback))
 		}
@@ -237,13 +237,13 @@ func (d *Deployer) Deploy(ctx context.Context, refs []string) (*Result, error) {
 	}
 	if d.cfg.DryRun {
 		res.Outcome = DryRun
-		return res, nil
+		return res, d.prune(ctx, applier, res)
 	}
 	workloads := res.Apply.Workloads()
 	if len(workloads) == 0 {
 		fmt.Fprintln(d.o.log, "no workloads to watch: the release has no Deployment, StatefulSet, DaemonSet or Job")
 		res.Outcome = Succeeded
-		return res, nil
+		return res, d.prune(ctx, applier, res)
 	}
 	watcher, err := d.watcher()
 	if err != nil {
@@ -258,7 +258,7 @@ func (d *Deployer) Deploy(ctx context.Context, refs []string) (*Result, error) {
 	}
 	if !res.Verdict.Failed() {
 		res.Outcome = Succeeded
-		return res, nil
+		return res, d.prune(ctx, applier, res)
 	}
 	failure := res.Verdict.Err()
 	if !d.cfg.Rollback {
@@ -288,7 +288,7 @@ func (d *Deployer) interrupted(ctx context.Context, res *Result, cause error) er
 	defer cancel()
 	fmt.Fprintf(d.o.log, "interrupted: rolling back what this run applied (within %s)\n", d.o.cleanupTimeout)
 	var rerr error
-	if len(res.Apply.Workloads()) > 0 {
+	if res.Apply.Changed() {
 		rerr = d.rollback(cctx, res)
 	}
 	msg := fmt.Sprintf("deploy interrupted: %v; %s", cause, rollbackSentence(res.Rollback))
@@ -311,6 +311,11 @@ func leftovers(res *Result) string {
 				restored[w.Namespace+"/"+w.Name+"/"+string(w.Kind)] = true
 			}
 		}
+		for _, o := range res.Rollback.Objects {
+			if o.Workload == nil && (o.Action == rollback.Restored || o.Action == rollback.Deleted) {
+				restored[o.String()] = true
+			}
+		}
 	}
 	var left, others []string
 	for _, a := range res.Apply.Objects {
@@ -320,6 +325,7 @@ func leftovers(res *Result) string {
 		ns := a.Namespace
 		resource := strings.ToLower(a.GVK.Kind)
 		switch {
+		case !a.IsWorkload() && restored[a.String()]:
 		case !a.IsWorkload():
 			others = append(others, a.String())
 		case restored[a.Namespace+"/"+a.Name+"/"+a.GVK.Kind]:
@@ -347,8 +353,9 @@ func (d *Deployer) watcher() (*rollout.Watcher, error) {
 	return rollout.New(d.clients.Typed, d.cfg.watchOptions(d.o.log)...)
 }
 
-// rollback restores the applied workloads of res to the revisions the apply
-// recorded before it wrote, recording the result in res.
+// rollback puts back the whole release of res (apply.Result.Objects) as the
+// apply recorded it before it wrote: objects it created are deleted, the ones
+// it changed restored, the workloads last; the result goes in res.
 func (d *Deployer) rollback(ctx context.Context, res *Result) error {
 	watcher, err := d.watcher()
 	if err != nil {
@@ -358,24 +365,16 @@ func (d *Deployer) rollback(ctx context.Context, res *Result) error {
 	if fm == "" {
 		fm = apply.DefaultFieldManager
 	}
-	r, err := rollback.New(d.clients.Typed, watcher, rollback.WithFieldManager(fm), rollback.WithLog(d.o.log))
+	r, err := rollback.New(d.clients.Typed, watcher, rollback.WithFieldManager(fm), rollback.WithLog(d.o.log),
+		rollback.WithForceConflicts(d.cfg.ForceConflicts), rollback.WithDynamicClient(d.clients.Dynamic))
 	if err != nil {
 		return err
 	}
-	var ts []rollback.Target
-	for _, w := range res.Apply.Workloads() {
-		t, ok := target(w)
-		if !ok {
-			continue
-		}
-		prev := rollback.FirstDeploy
-		if w.Previous != nil && w.Previous.Existed {
-			prev = w.Previous.RevisionNumber
-		}
-		ts = append(ts, rollback.Target{Target: t, Previous: prev})
-	}
-	rb, err := r.Rollback(ctx, ts...)
+	rb, err := r.Release(ctx, res.Apply.Objects)
 	res.Rollback = rb
+	if err == nil && rb != nil && len(rb.Failed()) > 0 {
+		err = fmt.Errorf("%s", strings.Join(rb.Failed(), "; "))
+	}
 	return err
 }
 

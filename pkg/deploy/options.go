@@ -29,6 +29,7 @@ const (
 	InputRolloutTimeout  = "rollout-timeout"
 	InputRolloutGrace    = "rollout-grace"
 	InputRollback        = "rollback"
+	InputPrune           = "prune"
 )
 
 // Config is what a deploy needs. New checks it without contacting anything.
@@ -56,9 +57,17 @@ type Config struct {
 	// nil takes rollout's defaults (a zero Grace fails at the first unready
 	// pod).
 	Timeout, Grace *time.Duration
-	// Rollback restores the previous revision of every workload when the
-	// rollout fails.
+	// Rollback puts the whole release back as it was (created objects
+	// deleted, changed ones restored, workloads at their previous revision)
+	// when the rollout or the apply fails.
 	Rollback bool
+	// Prune deletes, after a release that rolled out, the objects earlier
+	// releases applied that the manifests no longer have. What a release owns
+	// is recorded as a Kubernetes ApplySet whose parent is the Secret
+	// ApplySet (default apply.DefaultApplySet) in Namespace; only its members
+	// are ever pruned.
+	Prune    bool
+	ApplySet string
 	// Policy is what the manifests are checked against before anything is
 	// applied; its Namespace defaults to the deploy's.
 	Policy manifestpolicy.Config
@@ -167,6 +176,9 @@ func (c Config) applyOptions(namespace string, log io.Writer) []apply.Option {
 	}
 	if c.FieldManager != "" {
 		opts = append(opts, apply.WithFieldManager(c.FieldManager))
+	}
+	if c.Prune {
+		opts = append(opts, apply.WithApplySet(c.applySetName()))
 	}
 	return opts
 }

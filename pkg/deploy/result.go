@@ -100,6 +100,19 @@ func (r *Result) Markdown() string {
 		b.WriteString(markdown.Table([]string{"Object", "Applied", "From"}, rows))
 		b.WriteString("\n")
 	}
+	if r.Apply != nil && len(r.Apply.Pruned) > 0 {
+		title := "Pruned: no longer in the manifests"
+		if r.DryRun {
+			title = "Would be pruned: no longer in the manifests"
+		}
+		rows := make([][]string, len(r.Apply.Pruned))
+		for i, o := range r.Apply.Pruned {
+			rows[i] = []string{"`" + o.String() + "`", string(o.Action), r.Apply.ApplySet.Parent}
+		}
+		fmt.Fprintf(&b, "#### %s\n\n", title)
+		b.WriteString(markdown.Table([]string{"Object", "Action", "ApplySet"}, rows))
+		b.WriteString("\n")
+	}
 	if r.Verdict != nil {
 		b.WriteString(r.Verdict.Markdown())
 		b.WriteString("\n")
@@ -116,7 +129,7 @@ func rollbackSentence(rb *rollback.Result) string {
 	if rb == nil {
 		return "nothing was rolled back"
 	}
-	var restored, nothing []string
+	var restored, nothing, objects []string
 	for _, w := range rb.Workloads {
 		switch w.Action {
 		case rollback.Restored:
@@ -125,12 +138,23 @@ func rollbackSentence(rb *rollback.Result) string {
 			nothing = append(nothing, w.Ref())
 		}
 	}
+	for _, o := range rb.Objects {
+		if o.Workload == nil && (o.Action == rollback.Restored || o.Action == rollback.Deleted) {
+			objects = append(objects, fmt.Sprintf("%s %s", o.Action, o))
+		}
+	}
 	var parts []string
 	switch {
-	case len(restored) > 0 && rb.RolledBack():
+	case len(restored) > 0 && rb.Verdict != nil && !rb.Verdict.Failed():
 		parts = append(parts, "rolled back "+strings.Join(restored, ", ")+", and the restore rolled out")
 	case len(restored) > 0:
 		parts = append(parts, "rolled back "+strings.Join(restored, ", ")+", but the restore did not roll out")
+	}
+	if len(objects) > 0 {
+		parts = append(parts, strings.Join(objects, ", "))
+	}
+	if f := rb.Failed(); len(f) > 0 {
+		parts = append(parts, "could not put back "+strings.Join(f, "; "))
 	}
 	if len(nothing) > 0 {
 		parts = append(parts, rollback.FirstDeployMessage+" for "+strings.Join(nothing, ", "))

@@ -8,6 +8,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	appsv1ac "k8s.io/client-go/applyconfigurations/apps/v1"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
@@ -24,7 +25,8 @@ import (
 // with the previous template, forced. What the failed release added leaves the
 // applied configuration and is removed; the next deploy applies cleanly. Fields
 // another manager set would survive that, so the result is checked, and the
-// patch is the fallback.
+// patch is the fallback. The apply is forced only when the deploy forces
+// conflicts: a field another manager took since is not taken back silently.
 
 func appliedBy(obj metav1.Object, manager string) bool {
 	for _, m := range obj.GetManagedFields() {
@@ -60,18 +62,20 @@ func sameTemplate(a, b *corev1.PodTemplateSpec) bool {
 	return equality.Semantic.DeepEqual(a, b)
 }
 
-// applyTemplate restores tmpl by a forced server-side apply of the manager's
-// configuration. It returns the written object, or nil and a note saying why
-// the caller must patch instead.
-func (r *Restorer) applyTemplate(ctx context.Context, obj metav1.Object, tmpl *corev1.PodTemplateSpec) (metav1.Object, string) {
+// applyTemplate restores tmpl by a server-side apply of the manager's
+// configuration, forced only with WithForceConflicts. It returns the written
+// object, or nil and a note saying why the caller must patch instead. A
+// conflict with another manager is a *ConflictError: patching over it would
+// force it by other means.
+func (r *Restorer) applyTemplate(ctx context.Context, obj metav1.Object, tmpl *corev1.PodTemplateSpec) (metav1.Object, string, error) {
 	if !appliedBy(obj, r.o.fieldManager) {
-		return nil, ""
+		return nil, "", nil
 	}
 	ac, err := templateConfig(tmpl)
 	if err != nil {
-		return nil, fmt.Sprintf("; restored by a patch (%v)", err)
+		return nil, fmt.Sprintf("; restored by a patch (%v)", err), nil
 	}
-	opts := metav1.ApplyOptions{FieldManager: r.o.fieldManager, Force: true}
+	opts := metav1.ApplyOptions{FieldManager: r.o.fieldManager, Force: r.o.force}
 	var got metav1.Object
 	var live *corev1.PodTemplateSpec
 	switch o := obj.(type) {
@@ -112,13 +116,15 @@ func (r *Restorer) applyTemplate(ctx context.Context, obj metav1.Object, tmpl *c
 			}
 		}
 	default:
-		return nil, ""
+		return nil, "", nil
 	}
 	switch {
+	case err != nil && apierrors.IsConflict(err) && !r.o.force:
+		return nil, "", conflictError(err)
 	case err != nil:
-		return nil, fmt.Sprintf("; restored by a patch, as an apply failed (%v): the next server-side apply by %q must force conflicts", err, r.o.fieldManager)
+		return nil, fmt.Sprintf("; restored by a patch, as an apply failed (%v): the next server-side apply by %q must force conflicts", err, r.o.fieldManager), nil
 	case !sameTemplate(live, tmpl):
-		return nil, fmt.Sprintf("; restored by a patch, as fields of other managers than %q kept the applied template from matching revision's: the next server-side apply must force conflicts", r.o.fieldManager)
+		return nil, fmt.Sprintf("; restored by a patch, as fields of other managers than %q kept the applied template from matching revision's: the next server-side apply must force conflicts", r.o.fieldManager), nil
 	}
-	return got, ""
+	return got, "", nil
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"k8s.io/client-go/dynamic"
 )
 
 // DefaultFieldManager is the field manager the restores write as.
@@ -15,7 +17,9 @@ type Option func(*options) error
 
 type options struct {
 	fieldManager string
+	force        bool
 	log          io.Writer
+	dyn          dynamic.Interface
 }
 
 func defaults() *options {
@@ -31,6 +35,29 @@ func WithFieldManager(name string) Option {
 			return fmt.Errorf(`input "field-manager": %q is not a field manager name; use a short non-empty name such as "deploy-action"`, name)
 		}
 		o.fieldManager = name
+		return nil
+	}
+}
+
+// WithForceConflicts makes the restores take over the fields other field
+// managers own, as the apply does with the same setting. Without it, a
+// restore that conflicts stops, and the Result names the managers and fields.
+func WithForceConflicts(force bool) Option {
+	return func(o *options) error {
+		o.force = force
+		return nil
+	}
+}
+
+// WithDynamicClient is the client that deletes and restores the objects of a
+// release that are not workloads (Release); the workloads go through the
+// clientset of New.
+func WithDynamicClient(dyn dynamic.Interface) Option {
+	return func(o *options) error {
+		if dyn == nil {
+			return errors.New("rollback.WithDynamicClient: nil client")
+		}
+		o.dyn = dyn
 		return nil
 	}
 }

@@ -2,7 +2,6 @@ package rollback
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -32,6 +31,11 @@ type Target struct {
 	// to restore the revision before the current one (as kubectl rollout undo
 	// does).
 	Previous int64
+	// Template is the pod template before the deploy, as the apply recorded
+	// it (apply.Previous.Template): what is restored when the revision of
+	// Previous is no longer kept (revisionHistoryLimit, garbage collection).
+	// nil when not recorded.
+	Template *corev1.PodTemplateSpec
 }
 
 // Interface rolls workloads back.
@@ -90,14 +94,16 @@ func (r *Restorer) Rollback(ctx context.Context, targets ...Target) (*Result, er
 		case rollout.DaemonSet:
 			rs, err = r.daemonSet(ctx, t)
 		case rollout.Job:
-			rs = Restore{Target: t.Target, Action: Skipped, Message: fmt.Sprintf(
-				"a Job has no revisions to roll back to; the failed Job is kept for inspection (kubectl -n %s logs %s): the next deploy that changes it replaces it, and to run it again unchanged, delete it first (kubectl -n %s delete %s)",
-				t.Namespace, t.Ref(), t.Namespace, t.Ref())}
+			rs = Restore{Target: t.Target, Action: Skipped, Message: JobMessage(t.Namespace, t.Name)}
 		default:
 			err = fmt.Errorf("rollback: %q is not a kind that can be rolled back; use Deployment, StatefulSet, DaemonSet or Job", t.Kind)
 		}
+		var conflict *ConflictError
+		if errors.As(err, &conflict) {
+			rs, err = Restore{Target: t.Target, Action: Failed, Message: conflict.Error(), Conflicts: conflict.Conflicts}, nil
+		}
 		if err != nil {
-			return nil, fmt.Errorf("rolling back %s: %w", t.Target, err)
+			return res, fmt.Errorf("rolling back %s: %w", t.Target, err)
 		}
 		fmt.Fprintf(r.o.log, "%s: %s\n", t.Ref(), rs.Message)
 		res.Workloads = append(res.Workloads, rs)
@@ -177,6 +183,9 @@ func (r *Restorer) deployment(ctx context.Context, t Target) (Restore, error) {
 	}
 	to, none := pick(t, current, kept)
 	if none != nil {
+		if t.Template != nil && none.Action == NothingToRollBackTo && t.Previous != FirstDeploy {
+			return r.restoreRecorded(ctx, t, d, current, &d.Spec.Template)
+		}
 		if rs := byRevision[current]; rs != nil {
 			none.Images = images(&rs.Spec.Template, &rs.Spec.Template)
 		}
@@ -191,15 +200,12 @@ func (r *Restorer) deployment(ctx context.Context, t Target) (Restore, error) {
 	rs := Restore{Target: t.Target, Action: Restored, From: current, To: to,
 		Images:  images(&d.Spec.Template, tmpl),
 		Message: fmt.Sprintf("restored the template of revision %d (ReplicaSet %s)", to, prev.Name)}
-	written, note := r.applyTemplate(ctx, d, tmpl)
+	written, note, err := r.applyTemplate(ctx, d, tmpl)
+	if err != nil {
+		return Restore{}, err
+	}
 	if written == nil {
-		// As kubectl rollout undo does: replace the whole template, so that
-		// what the failed revision added (an env var, a volume) goes too.
-		patch, err := json.Marshal([]map[string]any{{"op": "replace", "path": "/spec/template", "value": tmpl}})
-		if err != nil {
-			return Restore{}, err
-		}
-		if written, err = c.Patch(ctx, t.Name, types.JSONPatchType, patch, r.patchOptions()); err != nil {
+		if written, err = r.patchTemplate(ctx, t, tmpl); err != nil {
 			return Restore{}, fmt.Errorf("restoring revision %d: %w", to, err)
 		}
 	}
@@ -307,6 +313,9 @@ func (r *Restorer) restoreRevision(ctx context.Context, t Target, obj metav1.Obj
 	}
 	to, none := pick(t, current, kept)
 	if none != nil {
+		if t.Template != nil && none.Action == NothingToRollBackTo && t.Previous != FirstDeploy {
+			return r.restoreRecorded(ctx, t, obj, current, live)
+		}
 		none.Images = images(live, live)
 		return *none, nil
 	}
@@ -317,7 +326,10 @@ func (r *Restorer) restoreRevision(ctx context.Context, t Target, obj metav1.Obj
 	}
 	rs := Restore{Target: t.Target, Action: Restored, From: current, To: to, Images: images(live, tmpl),
 		Message: fmt.Sprintf("restored the template of revision %d (ControllerRevision %s)", to, prev.Name)}
-	written, note := r.applyTemplate(ctx, obj, tmpl)
+	written, note, err := r.applyTemplate(ctx, obj, tmpl)
+	if err != nil {
+		return Restore{}, err
+	}
 	if written == nil {
 		// The revision's data is a strategic merge patch that replaces the
 		// template ("$patch": "replace"), as kubectl rollout undo applies it.

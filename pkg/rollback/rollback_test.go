@@ -134,7 +134,8 @@ func TestRollbackDeploymentRestoresTheWholeTemplate(t *testing.T) {
 	assert.NoError(t, res.Err())
 	assert.Equal(t, "| Workload | Namespace | Revision | Image | Rollback | Restore |\n| --- | --- | --- | --- | --- | --- |\n"+
 		"| `deployment/web` | shop | 2 → 1 | example.com/shop:2 → example.com/shop:1 | restored the template of revision 1 (ReplicaSet web-a1) | ready |\n"+
-		"| `job/migrate` | shop |  |  | a Job has no revisions to roll back to; the failed Job is kept for inspection (kubectl -n shop logs job/migrate): the next deploy that changes it replaces it, and to run it again unchanged, delete it first (kubectl -n shop delete job/migrate) |  |\n",
+		"| `job/migrate` | shop |  |  | a Job has no revisions to roll back to; it is kept for inspection (kubectl -n shop logs job/migrate). "+
+		"The next deploy that changes its pod template replaces it, as finished Jobs are replaced; to run the same template again, delete it first (kubectl -n shop delete job/migrate) |  |\n",
 		res.Markdown())
 }
 

@@ -117,7 +117,10 @@ func TestClassifyRecorded(t *testing.T) {
 			fix: "the application fails as it starts"},
 		{file: "job-crash", kind: Job, name: "migrate", reason: JobFailed,
 			message: []string{"job/migrate failed (BackoffLimitExceeded): Job has reached the specified backoff limit", "exited with code 1 (Error)"},
-			fix:     "the Job's pods fail", logs: true, container: "app"},
+			// As the apply behaves: a finished Job is replaced when its
+			// template changes, and only then.
+			fix: "fix it and deploy again: the next deploy replaces the finished Job when its pod template changes; " +
+				"to run the same template again, delete the Job first (kubectl -n shop delete job/migrate)", logs: true, container: "app"},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			objs := load(t, tc.file)

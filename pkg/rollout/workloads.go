@@ -394,7 +394,11 @@ func jobFailed(t Target, j *batchv1.Job, cond batchv1.JobCondition, pods []*core
 	case batchv1.JobReasonPodFailurePolicy:
 		c.Fix = "a podFailurePolicy rule failed the Job: the pod's exit code and logs say why"
 	default:
-		c.Fix = "the Job's pods fail: their last log lines say why; fix it and deploy again (a Job's pod template cannot change in place: give each release's Job a new name, or delete the old Job first)"
+		// The apply replaces a finished Job whose pod template changes (the
+		// template cannot change in place), and leaves alone one whose
+		// template does not: only a run of the same template needs the
+		// failed Job deleted first.
+		c.Fix = "the Job's pods fail: their last log lines say why; fix it and deploy again: the next deploy replaces the finished Job when its pod template changes; to run the same template again, delete the Job first (kubectl -n " + t.Namespace + " delete " + t.Ref() + ")"
 	}
 	var logs *logRequest
 	for _, p := range pods {

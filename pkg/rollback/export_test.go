@@ -11,9 +11,11 @@ import (
 	"github.com/deploy-action/deploy-action/pkg/rollout"
 )
 
-// Revision reads the revision of a workload live now, for an apply to record
-// before it writes: FirstDeploy when the workload does not exist, 0 when it
-// has no revision yet (its controller has not seen it) or is a Job.
+// Revision reads the revision of a workload live now, as the apply records it
+// before it writes (apply.Previous.RevisionNumber), for the tests that make
+// their workloads with the clientset rather than through an apply:
+// FirstDeploy when the workload does not exist, 0 when it has no revision yet
+// (its controller has not seen it) or is a Job.
 func Revision(ctx context.Context, client kubernetes.Interface, kind rollout.Kind, namespace, name string) (int64, error) {
 	var rev int64
 	var err error
