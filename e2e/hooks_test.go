@@ -97,7 +97,8 @@ func replicaSetOf(t *testing.T, c *kubetest.Env, ns, name, image string) *appsv1
 // pre-install hooks run, on an upgrade the pre-upgrade ones, each to
 // completion before the Deployment changes; the previous release's Job is
 // deleted first (before-hook-creation), a hook-succeeded hook is deleted once
-// the hooks are done, and a test hook never runs. A failing pre-upgrade hook
+// the hooks are done, the post hooks run after the rollout, and a test hook
+// never runs. A failing pre-upgrade hook
 // fails the release with its cause and leaves the Deployment as it was.
 func TestHelmPreUpgradeHook(t *testing.T) {
 	t.Parallel()
@@ -121,6 +122,8 @@ func TestHelmPreUpgradeHook(t *testing.T) {
 	assert.Equal(t, "succeeded", outputs(out)["verdict"], out)
 	assert.Regexp(t, row("pre-install", "Job "+ns+"/shop-migrate", "created", "✅ completed in"), out)
 	assert.NotContains(t, out, "shop-migrate-settings", "a pre-upgrade hook does not run on install")
+	released := row("post-install", "Job "+ns+"/shop-released", "created", `✅ completed in \S+ \(deleted: hook-succeeded\)`)
+	assert.Regexp(t, released, out, "the post-install hook ran after the rollout, and was deleted")
 	first := migrated()
 	require.NotNil(t, first, "the Deployment was created")
 	assert.True(t, jobSucceeded(first), "the migration Job had completed when the Deployment was created: %+v", first.Status)
@@ -152,6 +155,9 @@ func TestHelmPreUpgradeHook(t *testing.T) {
 	}
 	_, err = c.Client.CoreV1().ConfigMaps(ns).Get(ctx, "shop-migrate-settings", metav1.GetOptions{})
 	assert.True(t, apierrors.IsNotFound(err), "the hook-succeeded hook is deleted: %v", err)
+	assert.Regexp(t, row("post-upgrade", "Job "+ns+"/shop-released", "created", `✅ completed in`), out)
+	_, err = c.Client.BatchV1().Jobs(ns).Get(ctx, "shop-released", metav1.GetOptions{})
+	assert.True(t, apierrors.IsNotFound(err), "the hook-succeeded post hook is deleted: %v", err)
 
 	// A failing migration: the release fails with the hook's cause, and the
 	// Deployment is left at v2.
@@ -167,6 +173,7 @@ func TestHelmPreUpgradeHook(t *testing.T) {
 	assert.Contains(t, out, `container "migrate" of pod shop-migrate-`)
 	assert.Contains(t, out, "exited with code 1")
 	assert.Contains(t, out, "the release's other objects were not applied")
+	assert.NotRegexp(t, `(?m)^post-upgrade\s`, out, "no post hook after a failed pre hook")
 	after, err := c.Client.AppsV1().Deployments(ns).Get(ctx, "shop", metav1.GetOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, before.Generation, after.Generation, "the Deployment did not change")
