@@ -76,24 +76,6 @@ func Phases(objects []Object, upgrade bool) ([]Phase, error) {
 	return out, nil
 }
 
-// EventMatters reports whether the phases of objects differ between a first
-// release and an upgrade: whether some hook runs on install or on upgrade
-// only. When none does (a migration is pre-install,pre-upgrade), nobody needs
-// to ask the cluster which it is.
-func EventMatters(objects []Object) (bool, error) {
-	hooks, err := readHooks(objects)
-	if err != nil {
-		return false, err
-	}
-	for _, h := range hooks {
-		if h != nil && (hasEvent(h, release.HookPreInstall) != hasEvent(h, release.HookPreUpgrade) ||
-			hasEvent(h, release.HookPostInstall) != hasEvent(h, release.HookPostUpgrade)) {
-			return true, nil
-		}
-	}
-	return false, nil
-}
-
 // releaseEvents are the hook events a release (install or upgrade) runs.
 var releaseEvents = []release.HookEvent{release.HookPreInstall, release.HookPreUpgrade, release.HookPostInstall, release.HookPostUpgrade}
 

@@ -78,13 +78,6 @@ func TestPhases(t *testing.T) {
 		"pre-install hooks: Secret/migrate-creds, Job/migrate, Job/seed",
 		"manifests: ConfigMap/settings, Service/web",
 	}, phaseNames(install), "install hooks only; no post-install hook, so no phase")
-
-	matters, err := EventMatters(objs)
-	require.NoError(t, err)
-	assert.True(t, matters, "seed runs on install only")
-	matters, err = EventMatters(objs[:2])
-	require.NoError(t, err)
-	assert.False(t, matters, "a pre-install,pre-upgrade migration runs either way")
 }
 
 func TestHookDeletePolicies(t *testing.T) {
