@@ -230,7 +230,8 @@ func TestGeneratedManifestsPassServerDryRun(t *testing.T) {
 
 // TestGeneratedShopDeploys deploys the shop's generated production overlay
 // through deploy-action, pinned by digest, to a namespace enforcing the
-// restricted standard: the migration Job completes, the Deployment is Ready,
+// restricted standard: the migration Job, a pre-install hook, completes
+// before the Deployment and its pods are created, the Deployment is Ready,
 // the HPA and PDB are accepted.
 func TestGeneratedShopDeploys(t *testing.T) {
 	c := rollouttest.Cluster(t)
@@ -245,9 +246,15 @@ func TestGeneratedShopDeploys(t *testing.T) {
 	require.NoError(t, err, errOut)
 
 	pinned := shopImage + "@" + digest('c')
+	migrated := jobWhenDeploymentChanges(t, c, ns, "shop", pinned, "shop-migrate")
 	out, code := testenv.Run(t, rolloutEnv(c), "rollout", "--manifests", dir, "--namespace", ns, "--image-map", pinned)
 	require.Equal(t, 0, code, out)
 	assert.Equal(t, "succeeded", outputs(out)["verdict"], out)
+	assert.Regexp(t, `(?m)^pre-install\s+Job `+ns+`/shop-migrate\s+created\s+✅ completed in`, out, "the summary's hook row")
+	// The Job as it was when the Deployment was created: already complete.
+	atCreation := migrated()
+	require.NotNil(t, atCreation, "the Deployment was created")
+	assert.True(t, jobDone(atCreation.Status.Conditions), "the migration Job had completed when the Deployment was created: %+v", atCreation.Status)
 	// The manifest policy, run before anything is applied, finds nothing.
 	assert.Regexp(t, `manifest policy: passed in \d+ object\(s\)\n`, out)
 
@@ -260,6 +267,22 @@ func TestGeneratedShopDeploys(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, pinned, job.Spec.Template.Spec.Containers[0].Image)
 	assert.True(t, jobDone(job.Status.Conditions), "the migration Job completed: %+v", job.Status)
+	assert.Equal(t, atCreation.UID, job.UID, "one migration Job ran")
+	// The timestamps agree, to the second the API server records: no pod of
+	// the Deployment is older than the migration's completion.
+	rs := replicaSetOf(t, c, ns, "shop", pinned)
+	require.NotNil(t, rs, "the Deployment's ReplicaSet")
+	pods, err := c.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+	require.NoError(t, err)
+	n := 0
+	for _, p := range pods.Items {
+		if owner := metav1.GetControllerOf(&p); owner == nil || owner.UID != rs.UID {
+			continue
+		}
+		n++
+		assert.False(t, p.CreationTimestamp.Time.Before(jobDoneAt(job)), "pod %s (%s) is not older than the migration's completion (%s)", p.Name, p.CreationTimestamp, jobDoneAt(job))
+	}
+	assert.EqualValues(t, 3, n, "the Deployment's pods")
 	_, err = c.Client.AutoscalingV2().HorizontalPodAutoscalers(ns).Get(ctx, "shop", metav1.GetOptions{})
 	assert.NoError(t, err)
 	_, err = c.Client.PolicyV1().PodDisruptionBudgets(ns).Get(ctx, "shop", metav1.GetOptions{})

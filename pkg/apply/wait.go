@@ -11,64 +11,58 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/tools/cache"
+	watchtools "k8s.io/client-go/tools/watch"
 )
 
 var gvrCRDs = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
 
-// waitFor watches the object called name until done says so. done gets nil when
-// the object does not exist. A watch the server ends (a timeout, a restart) is
-// opened again from a fresh list.
+// waitFor watches the object called name until done says so. done gets nil
+// when the object does not exist (or is deleted). watchtools.UntilWithSync
+// lists, then watches from the list's resourceVersion, and lists again when
+// the server ends a watch (a timeout, a restart, a resourceVersion too old).
 func waitFor(ctx context.Context, ri dynamic.ResourceInterface, name string, done func(*unstructured.Unstructured) (bool, error)) error {
 	sel := fields.OneTermEqualSelector("metadata.name", name).String()
-	for {
-		list, err := ri.List(ctx, metav1.ListOptions{FieldSelector: sel})
-		if err != nil {
-			return err
-		}
-		var obj *unstructured.Unstructured
-		if len(list.Items) > 0 {
-			obj = &list.Items[0]
-		}
-		if ok, err := done(obj); ok || err != nil {
-			return err
-		}
-		w, err := ri.Watch(ctx, metav1.ListOptions{FieldSelector: sel, ResourceVersion: list.GetResourceVersion()})
-		if err != nil {
-			return err
-		}
-		ok, err := follow(ctx, w, done)
-		w.Stop()
-		if ok || err != nil {
-			return err
-		}
+	lw := &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			o.FieldSelector = sel
+			return ri.List(ctx, o)
+		},
+		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			o.FieldSelector = sel
+			return ri.Watch(ctx, o)
+		},
 	}
-}
-
-func follow(ctx context.Context, w watch.Interface, done func(*unstructured.Unstructured) (bool, error)) (bool, error) {
-	for {
-		select {
-		case <-ctx.Done():
-			return false, ctx.Err()
-		case ev, open := <-w.ResultChan():
-			if !open {
-				return false, nil
-			}
-			var obj *unstructured.Unstructured
-			switch ev.Type {
-			case watch.Added, watch.Modified:
-				obj, _ = ev.Object.(*unstructured.Unstructured)
-			case watch.Deleted:
-			default: // an error event (e.g. resourceVersion too old): list again
-				return false, nil
-			}
-			if ok, err := done(obj); ok || err != nil {
-				return ok, err
+	// The precondition sees the first list: an object already as wanted (or
+	// already gone) ends the wait without an event.
+	pre := func(store cache.Store) (bool, error) {
+		for _, item := range store.List() {
+			if u, ok := item.(*unstructured.Unstructured); ok && u.GetName() == name {
+				return done(u)
 			}
 		}
+		return done(nil)
 	}
+	_, err := watchtools.UntilWithSync(ctx, lw, &unstructured.Unstructured{}, pre, func(ev watch.Event) (bool, error) {
+		switch ev.Type {
+		case watch.Added, watch.Modified:
+			u, _ := ev.Object.(*unstructured.Unstructured)
+			return done(u)
+		case watch.Deleted:
+			return done(nil)
+		}
+		return false, nil
+	})
+	if err != nil && ctx.Err() != nil {
+		// UntilWithSync says "interrupted" for both; callers tell a deadline
+		// from a cancellation.
+		return ctx.Err()
+	}
+	return err
 }
 
 // establish waits until every CustomResourceDefinition applied so far serves

@@ -209,11 +209,20 @@ func (d *Deployer) Deploy(ctx context.Context, refs []string) (*Result, error) {
 		fmt.Fprintf(d.o.log, "no image was pushed and input %q is empty: images are deployed as the manifests name them\n", InputImageMap)
 	}
 
-	applyObjs, err := toApply(objs)
+	applier, err := apply.New(d.clients.Dynamic, d.clients.Mapper, d.cfg.applyOptions(d.namespace, d.o.log)...)
 	if err != nil {
 		return res, err
 	}
-	applier, err := apply.New(d.clients.Dynamic, d.clients.Mapper, d.cfg.applyOptions(d.namespace, d.o.log)...)
+	// Pre hooks (a migration) run to completion before anything else of the
+	// release changes; post hooks after it rolled out.
+	rel, err := d.phases(ctx, applier, objs)
+	if err != nil {
+		return res, err
+	}
+	if err := d.preHooks(ctx, res, applier, rel); err != nil {
+		return res, err
+	}
+	applyObjs, err := toApply(rel.main)
 	if err != nil {
 		return res, err
 	}
@@ -242,8 +251,7 @@ func (d *Deployer) Deploy(ctx context.Context, refs []string) (*Result, error) {
 	workloads := res.Apply.Workloads()
 	if len(workloads) == 0 {
 		fmt.Fprintln(d.o.log, "no workloads to watch: the release has no Deployment, StatefulSet, DaemonSet or Job")
-		res.Outcome = Succeeded
-		return res, d.prune(ctx, applier, res)
+		return res, d.finish(ctx, res, applier, rel.post)
 	}
 	watcher, err := d.watcher()
 	if err != nil {
@@ -257,8 +265,7 @@ func (d *Deployer) Deploy(ctx context.Context, refs []string) (*Result, error) {
 		return res, err
 	}
 	if !res.Verdict.Failed() {
-		res.Outcome = Succeeded
-		return res, d.prune(ctx, applier, res)
+		return res, d.finish(ctx, res, applier, rel.post)
 	}
 	failure := res.Verdict.Err()
 	if !d.cfg.Rollback {
@@ -268,6 +275,15 @@ func (d *Deployer) Deploy(ctx context.Context, refs []string) (*Result, error) {
 		return res, fmt.Errorf("%w; and the rollback failed: %v", failure, err)
 	}
 	return res, fmt.Errorf("%w; %s", failure, rollbackSentence(res.Rollback))
+}
+
+// finish ends a release that rolled out: its post hooks run, then what the
+// release no longer holds is pruned (when asked).
+func (d *Deployer) finish(ctx context.Context, res *Result, applier *apply.Applier, post render.Phase) error {
+	if err := d.postHooks(ctx, res, applier, post); err != nil {
+		return err
+	}
+	return d.prune(ctx, applier, res)
 }
 
 // interrupted ends a deploy whose context was cancelled (the job was

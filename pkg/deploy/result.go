@@ -39,6 +39,9 @@ type Result struct {
 	Policy *manifestpolicy.Result
 	// Pin is nil when no image was pinned.
 	Pin *pin.Result
+	// Hooks are the release's hooks that ran, in the order run (pre hooks
+	// before Apply, post hooks after the rollout); nil when there were none.
+	Hooks []HookRun
 	// Apply is nil when nothing was sent.
 	Apply *apply.Result
 	// Verdict is the rollout's; nil when nothing was watched.
@@ -51,17 +54,21 @@ type Result struct {
 // restore rolled out.
 func (r *Result) RolledBack() bool { return r != nil && r.Rollback != nil && r.Rollback.RolledBack() }
 
-// Cause is the first failed workload's cause, "Reason: message"; "" when none.
+// Cause is the first failed workload's cause, "Reason: message", or a failed
+// hook Job's; "" when none.
 func (r *Result) Cause() string {
-	if r == nil || r.Verdict == nil {
+	if r == nil {
 		return ""
+	}
+	if r.Verdict == nil {
+		return r.hookCause()
 	}
 	for _, w := range r.Verdict.Broken() {
 		if w.Cause != nil {
 			return fmt.Sprintf("%s: %s", w.Cause.Reason, w.Cause.Message)
 		}
 	}
-	return ""
+	return r.hookCause()
 }
 
 // Resources names the applied objects, "Deployment shop/web", in apply order.
@@ -92,6 +99,7 @@ func (r *Result) Markdown() string {
 	}
 	fmt.Fprintf(&b, "#### %s: %s\n\n", title, r.Outcome)
 	b.WriteString(r.Policy.Markdown())
+	b.WriteString(r.hooksMarkdown())
 	if r.Apply != nil && len(r.Apply.Objects) > 0 {
 		rows := make([][]string, len(r.Apply.Objects))
 		for i, o := range r.Apply.Objects {

@@ -23,7 +23,8 @@ import (
 // does, with the Helm SDK and no cluster: CRDs of crds/ first, then the
 // pre-install and pre-upgrade hooks, the templates in Helm's install order,
 // and the post-install and post-upgrade hooks. Test, delete and rollback hooks
-// are left out: a deploy never runs them.
+// are left out: a deploy never runs them. The hooks keep their helm.sh/hook
+// annotations, from which Phases makes the phases helm would run.
 //
 // The SDK's action package is not used: it would link Helm's release storage
 // drivers (SQL among them) into the program for nothing.

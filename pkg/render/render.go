@@ -55,7 +55,9 @@ type Spec struct {
 	SecretValues []string
 }
 
-// Render reads the manifests spec names and returns their objects, in order.
+// Render reads the manifests spec names and returns their objects, in order;
+// Phases splits them into the phases of a release (hooks, then the rest).
+// Hooks that no install or upgrade runs (test, delete, rollback) are left out.
 // It fails on a path that does not exist, on YAML that does not parse (with its
 // file and line), on a document that is not an object a cluster accepts, and
 // when nothing at all is found.
@@ -83,6 +85,10 @@ func Render(ctx context.Context, spec Spec, opts ...Option) ([]Object, error) {
 			return nil, err
 		}
 		objects = append(objects, objs...)
+	}
+	// Test, delete and rollback hooks are never part of a release.
+	if objects, err = releaseHooks(objects); err != nil {
+		return nil, err
 	}
 	if len(objects) == 0 {
 		return nil, fmt.Errorf("input \"manifests\": %w in %s (looked for *.yaml and *.yml files, a kustomization, a Helm chart); "+
