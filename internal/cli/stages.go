@@ -34,7 +34,8 @@ import (
 
 var (
 	buildInputs = []string{"output", "docker-host", "context", "dockerfile", "target", "build-args", "labels", "no-cache",
-		"base", "layers", "entrypoint", "cmd", "workdir", "env", "user", "ports", "version", "title"}
+		"base", "layers", "entrypoint", "cmd", "workdir", "env", "user", "ports", "version", "title",
+		inputRequestTimeout, "insecure-registries"}
 	testInputs = append([]string{"from", "docker-host"}, imagetestInputNames()...)
 	pushInputs = []string{"from", "docker-host", inputRequestTimeout, "version", "tags", "raw-tags", "title", "images", "username", "password",
 		"registry", "github-token", "registry-ca", "insecure-registries"}
@@ -399,7 +400,20 @@ func (e *env) builder(v *values) (build.Interface, error) {
 			}
 			spec.Layers = append(spec.Layers, layer)
 		}
-		return layers.New(spec, layers.WithGetenv(e.getenv))
+		opts := []layers.Option{layers.WithGetenv(e.getenv)}
+		// The base may come from a registry: the same bounded waits and
+		// plain-HTTP rule as the push.
+		d, err := v.requestTimeout()
+		if err != nil {
+			return nil, err
+		}
+		if d > 0 {
+			opts = append(opts, layers.WithRequestTimeout(d))
+		}
+		if v.has("insecure-registries") {
+			opts = append(opts, layers.WithInsecure(v.list("insecure-registries")...))
+		}
+		return layers.New(spec, opts...)
 	}
 	for _, n := range []string{"entrypoint", "cmd", "workdir", "env", "user", "ports"} {
 		if v.changed(n) {

@@ -124,6 +124,8 @@ func Parse(s string, opts ...Option) (Source, error) {
 	case Remote:
 		if src.ref, err = name.ParseReference(s); err != nil {
 			err = fmt.Errorf("input %q: %q is not an image reference (%v); %s%s", o.input, s, err, o.fix(), o.pathHint(s))
+		} else if o.insecure[src.ref.Context().RegistryStr()] {
+			src.ref, err = name.ParseReference(s, name.Insecure)
 		}
 	}
 	if err != nil {

@@ -4,11 +4,14 @@ import (
 	"context"
 	"io"
 	"log"
+	"net"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -368,4 +371,44 @@ func FuzzParse(f *testing.F) {
 		assert.Equal(t, s.Kind(), again.Kind())
 		assert.Equal(t, s.String(), again.String())
 	})
+}
+
+// A registry that accepts connections and never answers fails the read after
+// the request timeout, named, instead of holding the job until the CI's own
+// limit: the outer context's deadline is far later and must not be what ends it.
+func TestHungRegistryTimesOut(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { ln.Close() })
+	var held []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			held = append(held, c) // accepted, never read, never answered
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range held {
+			c.Close()
+		}
+	})
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	host := ln.Addr().String()
+	_, err = imagesource.Resolve(ctx, host+"/shop:1", imagesource.WithInput("base"),
+		imagesource.WithKeychain(authn.NewMultiKeychain()), imagesource.WithRequestTimeout(200*time.Millisecond))
+	require.Error(t, err)
+	require.NoError(t, ctx.Err(), "the request timeout ended the read, not the outer deadline")
+	assert.ErrorContains(t, err, host, "the message names the registry")
+	assert.ErrorContains(t, err, "timeout")
 }

@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/deploy-action/deploy-action/pkg/internal/registryhttp"
 )
 
 // Option configures Parse and Resolve.
@@ -18,7 +20,9 @@ type options struct {
 	input      string
 	dir        string
 	keychain   authn.Keychain
-	transport  http.RoundTripper
+	transport  http.RoundTripper // nil: registryhttp's, from timeout and insecure
+	timeout    time.Duration
+	insecure   map[string]bool
 	platform   v1.Platform
 	explicit   bool // the platform came from WithPlatform
 	dockerHost string
@@ -29,11 +33,12 @@ type options struct {
 // defaults are the only place the outside world comes in by default.
 func defaults() options {
 	return options{
-		input:     "from",
-		keychain:  authn.DefaultKeychain,
-		transport: remote.DefaultTransport,
-		platform:  v1.Platform{OS: "linux", Architecture: "amd64"},
-		kinds:     allKinds,
+		input:    "from",
+		keychain: authn.DefaultKeychain,
+		timeout:  registryhttp.DefaultTimeout,
+		insecure: map[string]bool{},
+		platform: v1.Platform{OS: "linux", Architecture: "amd64"},
+		kinds:    allKinds,
 	}
 }
 
@@ -46,7 +51,17 @@ func makeOptions(opts []Option) (options, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	return o, errors.Join(o.errs...)
+	if len(o.errs) > 0 {
+		return o, errors.Join(o.errs...)
+	}
+	if o.transport == nil {
+		t, err := registryhttp.New(registryhttp.Config{Timeout: o.timeout, Insecure: o.insecure})
+		if err != nil {
+			return o, err
+		}
+		o.transport = t
+	}
+	return o, nil
 }
 
 // WithInput names the input the text came from, for error messages
@@ -77,8 +92,32 @@ func WithKeychain(k authn.Keychain) Option {
 	}
 }
 
-// WithTransport sets the HTTP transport for registry sources
-// (default remote.DefaultTransport).
+// WithRequestTimeout bounds the wait for a registry's answer to each request
+// of a registry source (default 30 s): a registry that accepts and never
+// answers fails the read instead of holding the job.
+func WithRequestTimeout(d time.Duration) Option {
+	return func(o *options) {
+		if d <= 0 {
+			o.fail("WithRequestTimeout: %s; use a positive duration", d)
+		}
+		o.timeout = d
+	}
+}
+
+// WithInsecure lets registry sources on the given registries ("host:port")
+// be read over plain HTTP. Other registries are refused plain HTTP, even the
+// private-range ones ggcr would fall back to it for; loopback ones always
+// may.
+func WithInsecure(registries ...string) Option {
+	return func(o *options) {
+		for _, r := range registries {
+			o.insecure[r] = true
+		}
+	}
+}
+
+// WithTransport sets the HTTP transport for registry sources; it replaces
+// the default (ggcr's, with WithRequestTimeout and WithInsecure's guard).
 func WithTransport(t http.RoundTripper) Option {
 	return func(o *options) {
 		if t == nil {

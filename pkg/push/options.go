@@ -14,6 +14,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/deploy-action/deploy-action/pkg/internal/registryhttp"
 )
 
 // Option configures a Pusher. Options are checked when the Pusher is made (New),
@@ -52,7 +54,7 @@ func defaults() *options {
 // DefaultRequestTimeout bounds the wait for a registry's answer to each
 // request, once the request is sent: a registry that accepts and never
 // answers must not hold a job until the CI's own limit.
-const DefaultRequestTimeout = 30 * time.Second
+const DefaultRequestTimeout = registryhttp.DefaultTimeout
 
 // WithRequestTimeout bounds the wait for the response headers of each
 // request, once its body is sent (default DefaultRequestTimeout). It applies
@@ -200,43 +202,36 @@ func makeOptions(opts []Option) (*options, error) {
 			return nil, err
 		}
 	}
-	own := o.transport == nil // a caller's transport keeps its settings
-	if len(o.caFiles) > 0 {
-		if o.transport != nil {
-			return nil, errors.New("push: WithCAFile and WithTransport conflict; add the CA to the transport's TLS configuration instead")
-		}
-		t, err := caTransport(o.caFiles)
-		if err != nil {
-			return nil, err
-		}
-		o.transport = t
-	}
-	if o.transport == nil {
-		t, ok := remote.DefaultTransport.(*http.Transport)
-		if !ok {
-			return nil, errors.New("push: remote.DefaultTransport is not an *http.Transport")
-		}
-		o.transport = t.Clone()
-	}
-	if t, ok := o.transport.(*http.Transport); ok && own {
-		// Counted from when the request, body included, is sent: a large
-		// layer's upload is not cut short.
-		t.ResponseHeaderTimeout = o.timeout
-		if t.TLSHandshakeTimeout == 0 || t.TLSHandshakeTimeout > o.timeout {
-			t.TLSHandshakeTimeout = o.timeout
-		}
-	}
 	if o.warn == nil {
 		progress := o.progress
 		o.warn = func(s string) { fmt.Fprintf(progress, "warning: %s\n", s) }
 	}
-	o.transport = &guard{rt: o.transport, insecure: o.insecure, warn: o.warn}
+	if o.transport != nil {
+		// A caller's transport keeps its own settings.
+		if len(o.caFiles) > 0 {
+			return nil, errors.New("push: WithCAFile and WithTransport conflict; add the CA to the transport's TLS configuration instead")
+		}
+		o.transport = registryhttp.Guard(o.transport, o.insecure, o.warn)
+		return o, nil
+	}
+	c := registryhttp.Config{Timeout: o.timeout, Insecure: o.insecure, Warn: o.warn}
+	if len(o.caFiles) > 0 {
+		pool, err := caPool(o.caFiles)
+		if err != nil {
+			return nil, err
+		}
+		c.TLS = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	t, err := registryhttp.New(c)
+	if err != nil {
+		return nil, err
+	}
+	o.transport = t
 	return o, nil
 }
 
-// caTransport clones ggcr's default transport (keep-alives, HTTP/2, proxy from
-// the environment) and trusts the system roots plus the given CAs.
-func caTransport(files []string) (http.RoundTripper, error) {
+// caPool is the system roots plus the given CAs.
+func caPool(files []string) (*x509.CertPool, error) {
 	pool, err := x509.SystemCertPool()
 	if err != nil || pool == nil {
 		pool = x509.NewCertPool()
@@ -250,11 +245,5 @@ func caTransport(files []string) (http.RoundTripper, error) {
 			return nil, fmt.Errorf(`input "registry-ca": %q holds no PEM certificate; give a file with "-----BEGIN CERTIFICATE-----" blocks`, f)
 		}
 	}
-	base, ok := remote.DefaultTransport.(*http.Transport)
-	if !ok {
-		return nil, errors.New("push: remote.DefaultTransport is not an *http.Transport")
-	}
-	t := base.Clone()
-	t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
-	return t, nil
+	return pool, nil
 }

@@ -76,7 +76,7 @@ func New(spec Spec, opts ...Option) (*Builder, error) {
 	b := &Builder{spec: spec, opts: o}
 
 	var errs []error
-	if o.keychain == nil || o.transport == nil || o.getenv == nil {
+	if o.keychain == nil || (o.ownRT && o.transport == nil) || o.getenv == nil {
 		errs = append(errs, errors.New("layers: WithKeychain, WithTransport and WithGetenv need a non-nil value"))
 	}
 	p := spec.Platform
@@ -141,8 +141,14 @@ func (b *Builder) baseOptions(pl *v1.Platform) []imagesource.Option {
 	if o.keychain != nil {
 		opts = append(opts, imagesource.WithKeychain(o.keychain))
 	}
-	if o.transport != nil {
+	if o.ownRT {
 		opts = append(opts, imagesource.WithTransport(o.transport))
+	}
+	if o.timeout != 0 {
+		opts = append(opts, imagesource.WithRequestTimeout(o.timeout))
+	}
+	if len(o.insecure) > 0 {
+		opts = append(opts, imagesource.WithInsecure(o.insecure...))
 	}
 	switch {
 	case pl == nil:

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
 // Option configures a Builder.
@@ -15,6 +14,9 @@ type Option func(*options)
 type options struct {
 	keychain  authn.Keychain
 	transport http.RoundTripper
+	ownRT     bool // WithTransport was given: it replaces the guarded default
+	timeout   time.Duration
+	insecure  []string
 	epoch     *time.Time
 	getenv    func(string) string
 	dir       string
@@ -23,10 +25,9 @@ type options struct {
 // defaults are the only place the outside world comes in by default.
 func defaults() options {
 	return options{
-		keychain:  authn.DefaultKeychain,
-		transport: remote.DefaultTransport,
-		getenv:    os.Getenv,
-		dir:       ".",
+		keychain: authn.DefaultKeychain,
+		getenv:   os.Getenv,
+		dir:      ".",
 	}
 }
 
@@ -36,8 +37,22 @@ func WithKeychain(kc authn.Keychain) Option {
 }
 
 // WithTransport sets the HTTP transport used to read a registry base image.
+// It replaces the default: ggcr's transport with WithRequestTimeout and plain
+// HTTP only to WithInsecure's registries.
 func WithTransport(t http.RoundTripper) Option {
-	return func(o *options) { o.transport = t }
+	return func(o *options) { o.transport, o.ownRT = t, true }
+}
+
+// WithRequestTimeout bounds the wait for the base image's registry to answer
+// each request (default 30 s).
+func WithRequestTimeout(d time.Duration) Option {
+	return func(o *options) { o.timeout = d }
+}
+
+// WithInsecure lets a base image be read over plain HTTP from the given
+// registries ("host:port"); others are refused it, loopback ones excepted.
+func WithInsecure(registries ...string) Option {
+	return func(o *options) { o.insecure = append(o.insecure, registries...) }
 }
 
 // WithSourceDateEpoch sets the time written into every tar header and into
