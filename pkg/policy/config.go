@@ -3,8 +3,10 @@ package policy
 import (
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
+
+	"github.com/deploy-action/deploy-action/pkg/internal/bytesize"
+	"github.com/deploy-action/deploy-action/pkg/textlist"
 )
 
 // Check names one policy check. The names are those of the "test-policy" input.
@@ -85,12 +87,7 @@ func DefaultModes() map[Check]Mode {
 // default; "all=MODE" sets every check first.
 func ParseModes(s string) (map[Check]Mode, error) {
 	modes := DefaultModes()
-	fields := strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == '\n' })
-	for _, f := range fields {
-		f = strings.TrimSpace(f)
-		if f == "" {
-			continue
-		}
+	for _, f := range textlist.Split(s) {
 		k, v, ok := strings.Cut(f, "=")
 		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
 		if !ok || v == "" {
@@ -123,43 +120,18 @@ func checkNames() string {
 	return strings.Join(names, ", ")
 }
 
-var sizeUnits = map[string]int64{
-	"": 1, "b": 1,
-	"kb": 1e3, "mb": 1e6, "gb": 1e9,
-	"k": 1 << 10, "m": 1 << 20, "g": 1 << 30,
-	"kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30,
-}
-
-// ParseSize reads a size such as "500MB", "1.5 GB", "300MiB" or "1048576".
-// Decimal units (kB, MB, GB) are powers of 1000, binary ones (KiB, MiB, GiB,
-// or K, M, G) powers of 1024. input names the input in errors.
+// ParseSize reads a size such as "500MB", "1.5 GB", "300MiB" or "1048576"
+// (see bytesize.Parse). input names the input in errors.
 func ParseSize(input, s string) (int64, error) {
-	t := strings.ToLower(strings.TrimSpace(s))
-	i := strings.IndexFunc(t, func(r rune) bool { return (r < '0' || r > '9') && r != '.' })
-	num, unit := t, ""
-	if i >= 0 {
-		num, unit = t[:i], strings.TrimSpace(t[i:])
-	}
-	mult, ok := sizeUnits[unit]
-	v, err := strconv.ParseFloat(num, 64)
-	if !ok || err != nil || v <= 0 {
+	n, err := bytesize.Parse(s)
+	if err != nil {
 		return 0, fmt.Errorf("input %q: %q is not a size; use a positive number with a unit, e.g. 500MB or 1GiB", input, s)
 	}
-	return int64(v * float64(mult)), nil
+	return n, nil
 }
 
 // FormatSize writes n bytes in decimal units, as registries and `docker images` do.
-func FormatSize(n int64) string {
-	switch {
-	case n >= 1e9:
-		return strconv.FormatFloat(float64(n)/1e9, 'f', 2, 64) + " GB"
-	case n >= 1e6:
-		return strconv.FormatFloat(float64(n)/1e6, 'f', 1, 64) + " MB"
-	case n >= 1e3:
-		return strconv.FormatFloat(float64(n)/1e3, 'f', 1, 64) + " kB"
-	}
-	return strconv.FormatInt(n, 10) + " B"
-}
+func FormatSize(n int64) string { return bytesize.Format(n) }
 
 func (c Config) withDefaults() (Config, error) {
 	modes := DefaultModes()
