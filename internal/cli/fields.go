@@ -8,6 +8,7 @@ import (
 	"github.com/deploy-action/deploy-action/pkg/field"
 	"github.com/deploy-action/deploy-action/pkg/imagetest"
 	"github.com/deploy-action/deploy-action/pkg/pipeline"
+	"github.com/deploy-action/deploy-action/pkg/policy"
 	"github.com/deploy-action/deploy-action/pkg/smoke"
 )
 
@@ -20,6 +21,10 @@ var fieldInputs = map[string]string{
 	pipeline.FieldImages:          "images",
 	pipeline.FieldDeployer:        deploy.InputManifests,
 	imagetest.FieldStructureTests: "structure-tests",
+	policy.FieldModes:             "test-policy",
+	policy.FieldSizeBudget:        "size-budget",
+	policy.FieldRequiredLabels:    "required-labels",
+	policy.FieldSecretsAllow:      "secrets-allow",
 	smoke.FieldServices:           "services",
 	smoke.FieldEnv:                "smoke-env",
 	smoke.FieldSecrets:            "smoke-secrets",

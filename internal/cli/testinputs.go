@@ -21,12 +21,12 @@ func testConfig(get func(name string) string, dir string) (imagetest.Config, err
 	var err error
 	if v := strings.TrimSpace(get("test-policy")); v != "" {
 		if cfg.Policy.Modes, err = policy.ParseModes(v); err != nil {
-			return cfg, err
+			return cfg, nameInput(err)
 		}
 	}
 	if v := strings.TrimSpace(get("size-budget")); v != "" {
-		if cfg.Policy.SizeBudget, err = policy.ParseSize("size-budget", v); err != nil {
-			return cfg, err
+		if cfg.Policy.SizeBudget, err = policy.ParseSize(v); err != nil {
+			return cfg, nameInput(err)
 		}
 	}
 	if v := get("required-labels"); strings.TrimSpace(v) != "" {

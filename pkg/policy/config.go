@@ -1,10 +1,10 @@
 package policy
 
 import (
-	"fmt"
 	"slices"
 	"strings"
 
+	"github.com/deploy-action/deploy-action/pkg/field"
 	"github.com/deploy-action/deploy-action/pkg/internal/bytesize"
 	"github.com/deploy-action/deploy-action/pkg/textlist"
 )
@@ -82,8 +82,16 @@ func DefaultModes() map[Check]Mode {
 	}
 }
 
-// ParseModes reads the "test-policy" input: a comma- or newline-separated list
-// of check=mode, e.g. "size=fail, labels=off". Checks left out keep their
+// Fields of Config, as the *field.Error of New and ParseModes names them.
+const (
+	FieldModes          = "policy.Config.Modes"
+	FieldSizeBudget     = "policy.Config.SizeBudget"
+	FieldRequiredLabels = "policy.Config.RequiredLabels"
+	FieldSecretsAllow   = "policy.Config.SecretsAllow"
+)
+
+// ParseModes reads a comma- or newline-separated list of check=mode, e.g.
+// "size=fail, labels=off", for Config.Modes. Checks left out keep their
 // default; "all=MODE" sets every check first.
 func ParseModes(s string) (map[Check]Mode, error) {
 	modes := DefaultModes()
@@ -91,11 +99,11 @@ func ParseModes(s string) (map[Check]Mode, error) {
 		k, v, ok := strings.Cut(f, "=")
 		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
 		if !ok || v == "" {
-			return nil, fmt.Errorf(`input "test-policy": %q is not check=mode; use e.g. "size=fail,labels=off" (checks: %s; modes: fail, warn, off)`, f, checkNames())
+			return nil, field.Errorf(FieldModes, `%q is not check=mode; use e.g. "size=fail,labels=off" (checks: %s; modes: fail, warn, off)`, f, checkNames())
 		}
 		m := Mode(strings.ToLower(v))
 		if m != Fail && m != Warn && m != Off {
-			return nil, fmt.Errorf(`input "test-policy": mode %q of %q is unknown; use fail, warn or off`, v, k)
+			return nil, field.Errorf(FieldModes, "mode %q of %q is unknown; use fail, warn or off", v, k)
 		}
 		if k == "all" {
 			for _, c := range Checks {
@@ -105,7 +113,7 @@ func ParseModes(s string) (map[Check]Mode, error) {
 		}
 		c := Check(strings.ToLower(k))
 		if !slices.Contains(Checks, c) {
-			return nil, fmt.Errorf(`input "test-policy": check %q is unknown; use one of %s, or all`, k, checkNames())
+			return nil, field.Errorf(FieldModes, "check %q is unknown; use one of %s, or all", k, checkNames())
 		}
 		modes[c] = m
 	}
@@ -121,11 +129,11 @@ func checkNames() string {
 }
 
 // ParseSize reads a size such as "500MB", "1.5 GB", "300MiB" or "1048576"
-// (see bytesize.Parse). input names the input in errors.
-func ParseSize(input, s string) (int64, error) {
+// (see bytesize.Parse), for Config.SizeBudget.
+func ParseSize(s string) (int64, error) {
 	n, err := bytesize.Parse(s)
 	if err != nil {
-		return 0, fmt.Errorf("input %q: %q is not a size; use a positive number with a unit, e.g. 500MB or 1GiB", input, s)
+		return 0, field.Errorf(FieldSizeBudget, "%q is not a size; use a positive number with a unit, e.g. 500MB or 1GiB", s)
 	}
 	return n, nil
 }
@@ -137,16 +145,16 @@ func (c Config) withDefaults() (Config, error) {
 	modes := DefaultModes()
 	for k, m := range c.Modes {
 		if !slices.Contains(Checks, k) {
-			return c, fmt.Errorf(`input "test-policy": check %q is unknown; use one of %s`, k, checkNames())
+			return c, field.Errorf(FieldModes, "check %q is unknown; use one of %s", k, checkNames())
 		}
 		if m != Fail && m != Warn && m != Off {
-			return c, fmt.Errorf(`input "test-policy": mode %q of %q is unknown; use fail, warn or off`, m, k)
+			return c, field.Errorf(FieldModes, "mode %q of %q is unknown; use fail, warn or off", m, k)
 		}
 		modes[k] = m
 	}
 	c.Modes = modes
 	if c.SizeBudget < 0 {
-		return c, fmt.Errorf(`input "size-budget": %d is negative; use a size such as 500MB`, c.SizeBudget)
+		return c, field.Errorf(FieldSizeBudget, "%d is negative; use a size such as 500MB", c.SizeBudget)
 	}
 	if c.SizeBudget == 0 {
 		c.SizeBudget = DefaultSizeBudget
@@ -156,12 +164,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	for _, l := range c.RequiredLabels {
 		if strings.TrimSpace(l) == "" || strings.ContainsAny(l, " =") {
-			return c, fmt.Errorf(`input "required-labels": %q is not a label key; use keys such as org.opencontainers.image.source`, l)
+			return c, field.Errorf(FieldRequiredLabels, "%q is not a label key; use keys such as org.opencontainers.image.source", l)
 		}
 	}
 	for _, p := range c.SecretsAllow {
 		if _, err := pathMatch(p, "/"); err != nil {
-			return c, fmt.Errorf(`input "secrets-allow": %q is not a path pattern (%v); use e.g. /app/tests/fixtures/*`, p, err)
+			return c, field.Errorf(FieldSecretsAllow, "%q is not a path pattern (%v); use e.g. /app/tests/fixtures/*", p, err)
 		}
 	}
 	if c.MaxScanSize == 0 {
