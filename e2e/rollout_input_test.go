@@ -8,7 +8,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -167,7 +166,7 @@ func TestRolloutBadInput(t *testing.T) {
 			setup: func(t *testing.T, ns string) (rolloutRun, []string) {
 				r, file := withFile(t, ns, "broken.yaml",
 					"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\n  labels: {app: b\ndata:\n  k: v\n")
-				r.check = func(t *testing.T, out string, _ time.Duration) {
+				r.check = func(t *testing.T, out string) {
 					assert.Regexp(t, regexp.QuoteMeta(file)+`:1[01]: invalid YAML: did not find expected ',' or '}'`, errorLine(t, out))
 				}
 				return r, []string{file + ":", "invalid YAML"}
@@ -213,8 +212,11 @@ func TestRolloutBadInput(t *testing.T) {
 					CurrentContext: "gone",
 				}, kc))
 				r := shop(t, ns, nil, "--kubeconfig-file", kc)
-				r.check = func(t *testing.T, _ string, took time.Duration) {
-					assert.Less(t, took, 30*time.Second, "a refused connection fails at once, with no retries for minutes")
+				r.check = func(t *testing.T, out string) {
+					// A refused connection fails at once: the run ends on the
+					// refusal itself, not on a deadline after minutes of retries.
+					assert.NotContains(t, out, "deadline exceeded")
+					assert.NotContains(t, out, "Client.Timeout")
 				}
 				return r, []string{"cannot reach the Kubernetes API server at https://127.0.0.1:1", "connection refused",
 					"check the server address in the kubeconfig"}
@@ -260,9 +262,7 @@ func TestRolloutBadInput(t *testing.T) {
 			t.Parallel()
 			ns := c.Namespace(t)
 			r, want := tc.setup(t, ns)
-			began := time.Now()
 			out, code := testenv.Run(t, r.env, append([]string{"rollout"}, r.args...)...)
-			took := time.Since(began)
 			require.Equal(t, 1, code, out)
 			msg := errorLine(t, out)
 			for _, w := range want {
@@ -273,7 +273,7 @@ func TestRolloutBadInput(t *testing.T) {
 				assert.NotEqual(t, m[1], m[2], "the message names input %q twice in a row: %s", m[1], msg)
 			}
 			if r.check != nil {
-				r.check(t, out, took)
+				r.check(t, out)
 			}
 			assert.Empty(t, deploymentNames(t, c, ns), "no Deployment was applied")
 			if !tc.applied {
@@ -318,7 +318,7 @@ func TestRolloutDryRun(t *testing.T) {
 type rolloutRun struct {
 	env   []string
 	args  []string
-	check func(t *testing.T, out string, took time.Duration)
+	check func(t *testing.T, out string)
 }
 
 var (
@@ -415,7 +415,7 @@ func forbiddenRun(t *testing.T, c *kubetest.Env, ns string) (r rolloutRun, want 
 		"TMPDIR="+tmp,
 		"INPUT_KUBECONFIG="+string(kubeconfig))
 	r.args = []string{"--manifests", file, "--namespace", ns, "--image-map", shopImage + "@" + digest('c')}
-	r.check = func(t *testing.T, out string, _ time.Duration) {
+	r.check = func(t *testing.T, out string) {
 		masks := 0
 		for _, l := range strings.Split(out, "\n") {
 			if !strings.Contains(l, token) {

@@ -11,6 +11,9 @@ import (
 	"github.com/deploy-action/deploy-action/pkg/deploy"
 	"github.com/deploy-action/deploy-action/pkg/imagetest"
 	"github.com/deploy-action/deploy-action/pkg/kube"
+	"github.com/deploy-action/deploy-action/pkg/policy"
+	"github.com/deploy-action/deploy-action/pkg/smoke"
+	"github.com/deploy-action/deploy-action/pkg/textlist"
 )
 
 // input is one setting that is both a CLI flag and an action input, under the
@@ -64,7 +67,21 @@ var inputs = []input{
 	{name: "raw-tags", group: "tag", kind: kindList, usage: "extra tags, used as they are"},
 	{name: "title", group: "tag", usage: "image title label (default: the repository name)"},
 
-	// The test stage's inputs come from pkg/imagetest (see init).
+	{name: "test-policy", group: "test", kind: kindList, usage: "policy checks and their modes, CHECK=fail|warn|off (checks: user, secrets, size, labels, ports, exec; all=MODE sets every one); unlisted checks keep their defaults: user, secrets and exec fail, size, labels and ports warn"},
+	{name: "size-budget", group: "test", def: "1GB", usage: "largest compressed image size for the size check, e.g. 300MB or 1GiB"},
+	{name: "required-labels", group: "test", def: strings.Join(policy.DefaultLabels, ","), kind: kindList, usage: "labels the labels check requires, non-empty"},
+	{name: "secrets-allow", group: "test", kind: kindList, usage: "paths whose secret findings are ignored (path.Match patterns, DIR/** for a tree), e.g. /app/tests/fixtures/**"},
+	{name: "structure-tests", group: "test", kind: kindList, usage: "container-structure-test files (schema 2.0.0) to run against the image; globs allowed"},
+	{name: "smoke", group: "test", def: string(imagetest.SmokeAuto), usage: "smoke run through the Docker engine: true, false, or auto (run when an engine answers)"},
+	{name: "services", group: "test", kind: kindYAML, secret: true, usage: "containers to start before the image on a private network, as YAML: NAME: {image, env, secrets, command, healthcheck}; the image reaches each by NAME; env holds plain settings, secrets the masked ones"},
+	{name: "smoke-env", group: "test", kind: kindLines, usage: "the image's plain settings in the smoke run, NAME=value per line, never masked (secrets go in smoke-secrets)"},
+	{name: "smoke-secrets", group: "test", kind: kindLines, secret: true, usage: "the image's secret environment in the smoke run, NAME=value per line, every value masked (at least 4 characters)"},
+	{name: "ready-path", group: "test", usage: "HTTP path that answers 2xx once the image is ready, e.g. /readyz (default: the image's HEALTHCHECK)"},
+	{name: "ready-port", group: "test", usage: "container port of ready-path, or HOST:CONTAINER for a fixed loopback port (default: the port the image exposes)"},
+	{name: "test-command", group: "test", usage: `command run in a second container of the image once it is ready, with the services and the image (as "app") reachable by name; JSON array or shell-like words`},
+	{name: "grace-period", group: "test", def: smoke.DefaultGracePeriod.String(), usage: "how long the image may take to exit after SIGTERM (or its STOPSIGNAL)"},
+	{name: "test-timeout", group: "test", def: smoke.DefaultTimeout.String(), usage: "bound of each wait of the smoke run (services, readiness, test command) and of each command test"},
+	{name: "junit", group: "test", usage: "write the test report as JUnit XML to this file"},
 
 	{name: "images", group: "push", kind: kindList, usage: "repositories to push to, e.g. docker.io/<namespace>/<name>, ghcr.io/<owner>/<name>"},
 	{name: "username", group: "push", usage: "registry username"},
@@ -101,26 +118,6 @@ var inputs = []input{
 	{name: apply.InputApplySet, group: "deploy", def: apply.DefaultApplySet, usage: "name of the Secret, in \"namespace\", that records what the release owns for \"prune\" (a Kubernetes ApplySet parent); give each release sharing a namespace its own"},
 }
 
-// init inserts the test stage's inputs, which pkg/imagetest owns, after the
-// tag inputs, so action.yml lists the stages in pipeline order.
-func init() {
-	kinds := map[string]kind{"string": kindString, "bool": kindBool, "list": kindList, "lines": kindLines, "yaml": kindYAML}
-	var test []input
-	for _, in := range imagetest.Inputs {
-		k, ok := kinds[in.Kind]
-		if !ok {
-			panic("imagetest input " + in.Name + " has unknown kind " + in.Kind)
-		}
-		test = append(test, input{name: in.Name, group: "test", usage: in.Description, def: in.Default, kind: k, secret: in.Secret})
-	}
-	for i, in := range inputs {
-		if in.group == "push" {
-			inputs = append(inputs[:i], append(test, inputs[i:]...)...)
-			return
-		}
-	}
-}
-
 func lookupInput(name string) input {
 	for _, in := range inputs {
 		if in.name == name {
@@ -142,11 +139,10 @@ func (l *listValue) Set(v string) error {
 	if !l.set {
 		l.items, l.set = nil, true // the first explicit value replaces the default
 	}
-	sep := func(r rune) bool { return r == '\n' || (l.comma && r == ',') }
-	for _, f := range strings.FieldsFunc(v, sep) {
-		if f = strings.TrimSpace(f); f != "" {
-			l.items = append(l.items, f)
-		}
+	if l.comma {
+		l.items = append(l.items, textlist.Split(v)...)
+	} else {
+		l.items = append(l.items, textlist.Lines(v)...)
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/deploy-action/deploy-action/internal/report"
 	"github.com/deploy-action/deploy-action/pkg/kube"
 	"github.com/deploy-action/deploy-action/pkg/smoke"
+	"github.com/deploy-action/deploy-action/pkg/textlist"
 )
 
 // secretValue is one value of a secret input, with what names it (a variable,
@@ -104,10 +105,8 @@ func (e *env) secretValues(in input, text string) ([]secretValue, error) {
 		return []secretValue{{value: text}}, nil
 	case in.kind == kindList:
 		var out []secretValue
-		for _, f := range strings.FieldsFunc(text, func(r rune) bool { return r == '\n' || r == ',' }) {
-			if f = strings.TrimSpace(f); f != "" {
-				out = append(out, secretValue{value: f})
-			}
+		for _, f := range textlist.Split(text) {
+			out = append(out, secretValue{value: f})
 		}
 		return out, nil
 	case in.kind == kindLines:

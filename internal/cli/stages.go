@@ -36,7 +36,7 @@ var (
 	buildInputs = []string{"output", "docker-host", "context", "dockerfile", "target", "build-args", "labels", "no-cache",
 		"base", "layers", "entrypoint", "cmd", "workdir", "env", "user", "ports", "version", "title",
 		inputRequestTimeout, "insecure-registries"}
-	testInputs = append([]string{"from", "docker-host"}, imagetestInputNames()...)
+	testInputs = append([]string{"from", "docker-host"}, groupInputs("test")...)
 	pushInputs = []string{"from", "docker-host", inputRequestTimeout, "version", "tags", "raw-tags", "title", "images", "username", "password",
 		"registry", "github-token", "registry-ca", "insecure-registries"}
 	deployInputs = append(groupInputs("deploy"), inputRequestTimeout)
@@ -46,15 +46,7 @@ const inputRequestTimeout = "request-timeout"
 
 // requestTimeout reads "request-timeout"; 0 when the command has no such input.
 func (v *values) requestTimeout() (time.Duration, error) {
-	s := v.strOr(inputRequestTimeout)
-	if s == "" {
-		return 0, nil
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("input %q: %q is not a positive duration; write e.g. 30s or 2m", inputRequestTimeout, s)
-	}
-	return d, nil
+	return positiveDuration(inputRequestTimeout, v.strOr(inputRequestTimeout))
 }
 
 func groupInputs(group string) []string {
@@ -71,14 +63,6 @@ func allInputNames() []string {
 	n := make([]string, len(inputs))
 	for i, in := range inputs {
 		n[i] = in.name
-	}
-	return n
-}
-
-func imagetestInputNames() []string {
-	n := make([]string, len(imagetest.Inputs))
-	for i, in := range imagetest.Inputs {
-		n[i] = in.Name
 	}
 	return n
 }
@@ -107,7 +91,7 @@ func newRunCmd(e *env) *cobra.Command {
     --images docker.io/acme/shop --version 1.4.0 --tags version,latest`,
 		Args: cobra.NoArgs,
 	}
-	v := addInputs(c.Flags(), allInputNames()...) // all: after init added the test inputs
+	v := addInputs(c.Flags(), allInputNames()...)
 	c.RunE = func(c *cobra.Command, _ []string) error { return e.runStages(c.Context(), v, nil) }
 	return c
 }
@@ -194,22 +178,23 @@ func (e *env) runStages(ctx context.Context, v *values, stages []pipeline.Stage)
 		}
 		var err error
 		if stages, err = pipeline.ParseStages(list); err != nil {
-			return err
+			return nameInput(err)
 		}
 	}
-	cfg, err := e.config(v, stages)
-	if err != nil {
-		return err
-	}
+	var closers []io.Closer
 	// The BuildKit backend keeps the built image's layers in temporary files
-	// until the push has read them.
-	if c, ok := cfg.Builder.(io.Closer); ok {
-		defer c.Close()
-	}
-	if c, ok := cfg.Tester.(io.Closer); ok {
-		defer c.Close()
+	// until the push has read them; the tester holds an engine connection.
+	defer func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i].Close()
+		}
+	}()
+	cfg, err := e.config(v, stages, &closers)
+	if err != nil {
+		return nameInput(err)
 	}
 	res, err := pipeline.Run(ctx, cfg, e.rep)
+	err = nameInput(err)
 	if jerr := e.writeJUnit(v, res); jerr != nil && err == nil {
 		err = jerr
 	}
@@ -263,7 +248,7 @@ func (e *env) tester(v *values) (*imagetest.Tester, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := imagetest.ConfigFromInputs(v.text, dir)
+	cfg, err := testConfig(v.text, dir)
 	if err != nil {
 		return nil, err
 	}
@@ -283,7 +268,9 @@ func (e *env) tester(v *values) (*imagetest.Tester, error) {
 	return imagetest.New(cfg, opts...)
 }
 
-func (e *env) config(v *values, stages []pipeline.Stage) (pipeline.Config, error) {
+// config makes the run's Config from the inputs; what must be closed after
+// the run is added to closers.
+func (e *env) config(v *values, stages []pipeline.Stage, closers *[]io.Closer) (pipeline.Config, error) {
 	cfg := pipeline.Config{Stages: stages}
 	ghctx, err := e.rep.Action().Context()
 	if err != nil {
@@ -317,7 +304,7 @@ func (e *env) config(v *values, stages []pipeline.Stage) (pipeline.Config, error
 	for _, s := range stages {
 		switch s {
 		case pipeline.Build:
-			if cfg.Builder, err = e.builder(v); err != nil {
+			if cfg.Builder, err = e.builder(v, closers); err != nil {
 				return cfg, err
 			}
 			cfg.Output = v.strOr("output")
@@ -331,6 +318,7 @@ func (e *env) config(v *values, stages []pipeline.Stage) (pipeline.Config, error
 			if err != nil {
 				return cfg, err
 			}
+			*closers = append(*closers, t)
 			cfg.Tester = t
 		case pipeline.Push:
 			opts, err := e.pushOptions(v)
@@ -368,7 +356,9 @@ func (e *env) created() (time.Time, error) {
 	return time.Unix(sec, 0).UTC(), nil
 }
 
-func (e *env) builder(v *values) (build.Interface, error) {
+// builder makes the build stage from its inputs; a BuildKit builder is added
+// to closers.
+func (e *env) builder(v *values, closers *[]io.Closer) (build.Interface, error) {
 	labels, err := v.keyValues("labels")
 	if err != nil {
 		return nil, err
@@ -436,7 +426,7 @@ func (e *env) builder(v *values) (build.Interface, error) {
 	if h := v.strOr("docker-host"); h != "" {
 		opts = append(opts, dockerfile.WithHost(h))
 	}
-	return dockerfile.New(dockerfile.Request{
+	b, err := dockerfile.New(dockerfile.Request{
 		ContextDir: v.strOr("context"),
 		Dockerfile: v.strOr("dockerfile"),
 		Target:     v.strOr("target"),
@@ -444,6 +434,11 @@ func (e *env) builder(v *values) (build.Interface, error) {
 		Labels:     labels,
 		NoCache:    v.boolean("no-cache"),
 	}, opts...)
+	if err != nil {
+		return nil, err
+	}
+	*closers = append(*closers, b)
+	return b, nil
 }
 
 func (e *env) pushOptions(v *values) ([]push.Option, error) {

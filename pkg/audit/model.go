@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/rhysd/actionlint"
+
+	"github.com/deploy-action/deploy-action/pkg/textlist"
 )
 
 // uses is a parsed `uses:` value.
@@ -113,7 +115,7 @@ func stages(st *actionlint.Step) []string {
 		}
 		return s
 	}
-	return strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' })
+	return textlist.Words(v)
 }
 
 // Commands, matched line by line in scripts with comments removed.

@@ -409,18 +409,3 @@ func targets(ws []apply.Applied) []rollout.Target {
 	}
 	return ts
 }
-
-// splitRefs checks the pushed refs and returns their repositories and digest.
-func splitRefs(refs []string) (repos []string, hex string, err error) {
-	for _, r := range refs {
-		repo, digest, ok := strings.Cut(r, "@sha256:")
-		if !ok || len(digest) != 64 {
-			return nil, "", fmt.Errorf("deploy: pushed reference %q is not <repository>@sha256:<digest>", r)
-		}
-		if hex != "" && digest != hex {
-			return nil, "", fmt.Errorf("deploy: pushed references have different digests (%s and %s)", hex, digest)
-		}
-		repos, hex = append(repos, repo), digest
-	}
-	return repos, hex, nil
-}

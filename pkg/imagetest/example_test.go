@@ -8,24 +8,23 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/deploy-action/deploy-action/pkg/imagetest"
+	"github.com/deploy-action/deploy-action/pkg/smoke"
 )
 
-// The test stage as the CLI and the action run it: the inputs read into a Config,
-// validated once, the image tested, the report written as JUnit and shown, and the
-// exit code set by the verdict.
+// The test stage as the CLI and the action run it: a Config (the CLI reads it
+// from the inputs), validated once, the image tested, the report written as
+// JUnit and shown, and the exit code set by the verdict.
 func Example() {
-	inputs := map[string]string{
-		"services":      "db:\n  image: shop-postgres\n  secrets:\n    POSTGRES_PASSWORD: secret\n",
-		"smoke-env":     "LOG_LEVEL=info",
-		"smoke-secrets": "DATABASE_URL=postgresql://postgres:secret@db/postgres",
-		"ready-path":    "/readyz",
-		"test-command":  "python3 -m shop migrate --wait 30",
-		"junit":         "image-test.xml",
-	}
-	cfg, err := imagetest.ConfigFromInputs(func(k string) string { return inputs[k] }, ".")
-	if err != nil {
-		fmt.Println(err) // names the input, what is wrong and the fix
-		return
+	cfg := imagetest.Config{
+		SmokeMode: imagetest.SmokeAuto,
+		Smoke: smoke.Config{
+			Services: []smoke.Service{{Name: "db", Image: "shop-postgres",
+				Secrets: map[string]string{"POSTGRES_PASSWORD": "secret"}}},
+			Env:         map[string]string{"LOG_LEVEL": "info"},
+			Secrets:     map[string]string{"DATABASE_URL": "postgresql://postgres:secret@db/postgres"},
+			ReadyPath:   "/readyz",
+			TestCommand: []string{"python3", "-m", "shop", "migrate", "--wait", "30"},
+		},
 	}
 	tester, err := imagetest.New(cfg, imagetest.WithLog(os.Stderr))
 	if err != nil {
@@ -39,7 +38,7 @@ func Example() {
 	if err != nil {
 		fmt.Println(err) // interrupted
 	}
-	if f, err := os.Create(inputs["junit"]); err == nil {
+	if f, err := os.Create("image-test.xml"); err == nil {
 		_ = rep.JUnit(f)
 		f.Close()
 	}

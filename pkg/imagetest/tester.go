@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/deploy-action/deploy-action/internal/sandbox"
+	"github.com/deploy-action/deploy-action/pkg/field"
 	"github.com/deploy-action/deploy-action/pkg/policy"
 	"github.com/deploy-action/deploy-action/pkg/smoke"
 	"github.com/deploy-action/deploy-action/pkg/structure"
@@ -32,6 +33,9 @@ const (
 	SmokeOn   SmokeMode = "true"
 	SmokeOff  SmokeMode = "false"
 )
+
+// FieldStructureTests is Config.StructureTests, as a *field.Error names it.
+const FieldStructureTests = "imagetest.Config.StructureTests"
 
 // Config is what to test.
 type Config struct {
@@ -197,7 +201,7 @@ func New(cfg Config, opts ...Option) (*Tester, error) {
 	}
 	files, err := structure.Load(cfg.StructureTests...)
 	if err != nil {
-		return nil, err
+		return nil, &field.Error{Field: FieldStructureTests, Err: err}
 	}
 	needEngine := cfg.SmokeMode != SmokeOff
 	for _, f := range files {
@@ -341,7 +345,7 @@ func (t *Tester) runEngine(ctx context.Context, img v1.Image, engineRef string) 
 	var loadErr error
 	if needEngine && t.o.api != nil {
 		if _, err := t.o.api.Ping(ctx, client.PingOptions{}); err != nil {
-			loadErr = fmt.Errorf("no Docker engine answers at %s (%v); start dockerd, or set input \"docker-host\"", t.o.api.DaemonHost(), err)
+			loadErr = fmt.Errorf("%w at %s (%v); start dockerd, or set input \"docker-host\"", errNoEngine, t.o.api.DaemonHost(), err)
 		}
 		if loadErr == nil && ref == "" {
 			sb := sandbox.New(t.o.api, t.o.run)
@@ -417,7 +421,11 @@ func (t *Tester) runEngine(ctx context.Context, img v1.Image, engineRef string) 
 	return structureCases, smokeCases
 }
 
-func isNoEngine(err error) bool { return strings.HasPrefix(err.Error(), "no Docker engine answers") }
+// errNoEngine is matched (errors.Is) when the engine does not answer: in
+// auto mode the smoke run is then skipped, not failed.
+var errNoEngine = errors.New("no Docker engine answers")
+
+func isNoEngine(err error) bool { return errors.Is(err, errNoEngine) }
 
 func structureName(tr structure.TestResult) string {
 	return fmt.Sprintf("%s: %s", baseName(tr.File), tr.Name)

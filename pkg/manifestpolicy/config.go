@@ -5,6 +5,8 @@ import (
 	"path"
 	"slices"
 	"strings"
+
+	"github.com/deploy-action/deploy-action/pkg/textlist"
 )
 
 // Check names one check. The names are those a user writes in CHECK=MODE.
@@ -91,10 +93,7 @@ func (e *ConfigError) Error() string { return fmt.Sprintf("%q: %s", e.Value, e.M
 func ParseModes(s string) (map[Check]Mode, error) {
 	modes := DefaultModes()
 	var rest [][2]string
-	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == '\n' }) {
-		if f = strings.TrimSpace(f); f == "" {
-			continue
-		}
+	for _, f := range textlist.Split(s) {
 		k, v, ok := strings.Cut(f, "=")
 		k, v = strings.ToLower(strings.TrimSpace(k)), strings.ToLower(strings.TrimSpace(v))
 		if !ok || k == "" || v == "" {

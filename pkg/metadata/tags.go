@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/Masterminds/semver/v3"
+
+	"github.com/deploy-action/deploy-action/pkg/textlist"
 )
 
 // Policies lists the tag policies in the order their help text gives them.
@@ -32,7 +34,7 @@ func ValidTag(s string) bool { return tagPattern.MatchString(s) }
 // an empty result.
 func Tags(c Context, policies []string, version string, explicit []string) ([]string, error) {
 	var tags, used []string
-	for _, p := range splitList(policies) {
+	for _, p := range textlist.Split(policies...) {
 		p = strings.ToLower(p)
 		got, err := policyTags(c, p, version)
 		if err != nil {
@@ -41,7 +43,7 @@ func Tags(c Context, policies []string, version string, explicit []string) ([]st
 		used = append(used, p)
 		tags = append(tags, got...)
 	}
-	for _, t := range splitList(explicit) {
+	for _, t := range textlist.Split(explicit...) {
 		if !ValidTag(t) {
 			return nil, fmt.Errorf(`input "raw-tags": %q is not a valid tag; %s`, t, tagRule)
 		}
@@ -204,19 +206,6 @@ func SanitizeTag(s string) string {
 		t = t[:128]
 	}
 	return t
-}
-
-// splitList splits items on commas and newlines, trims them and drops empty ones.
-func splitList(items []string) []string {
-	var out []string
-	for _, it := range items {
-		for _, f := range strings.FieldsFunc(it, func(r rune) bool { return r == ',' || r == '\n' }) {
-			if f = strings.TrimSpace(f); f != "" {
-				out = append(out, f)
-			}
-		}
-	}
-	return out
 }
 
 func describePolicies(p []string) string {

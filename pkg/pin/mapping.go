@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
 // Mapping says which containers to pin and to what: every container whose
@@ -121,7 +122,7 @@ func (m *Mapping) compile() error {
 	if len(m.Match) == 0 {
 		return errors.New("the mapping matches no repository; give SOURCE")
 	}
-	if _, err := name.NewDigest("example.com/x@" + m.Digest); err != nil {
+	if _, err := v1.NewHash(m.Digest); err != nil {
 		return fmt.Errorf("%q is not a digest; use sha256:<64 hex digits>", m.Digest)
 	}
 	if m.Target != "" {

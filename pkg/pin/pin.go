@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/deploy-action/deploy-action/pkg/render"
@@ -184,12 +185,11 @@ type walker struct {
 
 func (w *walker) object() error {
 	n := w.obj.Node
-	apiVersion := n.GetApiVersion()
-	group := ""
-	if g, _, ok := strings.Cut(apiVersion, "/"); ok {
-		group = g
+	gv, err := schema.ParseGroupVersion(n.GetApiVersion())
+	if err != nil {
+		return nil // not an object of a kind with containers
 	}
-	path := podSpecPaths[group+"/"+n.GetKind()]
+	path := podSpecPaths[gv.Group+"/"+n.GetKind()]
 	if path == nil {
 		return nil
 	}
@@ -283,18 +283,22 @@ func parseImage(image string) (name.Repository, string, bool) {
 	if err != nil {
 		return name.Repository{}, "", false
 	}
-	base, _, pinned := strings.Cut(image, "@")
-	if _, err := name.NewRepository(base); err == nil {
-		if pinned {
-			return ref.Context(), "", true
+	switch r := ref.(type) {
+	case name.Tag:
+		return r.Context(), r.TagStr(), true
+	case name.Digest:
+		// name.Digest drops a tag written before the digest
+		// ("shop:1.2@sha256:..."): the kubelet pulls by digest alone, but a
+		// mapping for shop:1.2 is meant to match the container.
+		base := strings.TrimSuffix(image, "@"+r.DigestStr())
+		if _, err := name.NewRepository(base); err != nil {
+			if t, err := name.NewTag(base); err == nil {
+				return r.Context(), t.TagStr(), true
+			}
 		}
-		return ref.Context(), "latest", true
+		return r.Context(), "", true
 	}
-	t, err := name.NewTag(base)
-	if err != nil {
-		return name.Repository{}, "", false
-	}
-	return ref.Context(), t.TagStr(), true
+	return name.Repository{}, "", false
 }
 
 // repositoryAsWritten is image without its tag and digest, spelled as the

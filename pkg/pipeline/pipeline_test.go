@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -23,6 +22,7 @@ import (
 
 	"github.com/deploy-action/deploy-action/pkg/build/layers"
 	"github.com/deploy-action/deploy-action/pkg/deploy"
+	"github.com/deploy-action/deploy-action/pkg/field"
 	"github.com/deploy-action/deploy-action/pkg/imagesource"
 	"github.com/deploy-action/deploy-action/pkg/imagetest"
 	"github.com/deploy-action/deploy-action/pkg/metadata"
@@ -155,20 +155,25 @@ func TestValidate(t *testing.T) {
 	img, _ := random.Image(8, 1)
 	b := &countingBuilder{img: img}
 	for _, tc := range []struct {
-		name string
-		cfg  pipeline.Config
-		want string
+		name  string
+		cfg   pipeline.Config
+		field string
+		want  string
 	}{
-		{"no stages", pipeline.Config{}, `input "stages" is empty`},
-		{"build without builder", pipeline.Config{Stages: []pipeline.Stage{pipeline.Build}}, "the build stage has no builder"},
-		{"push without image", pipeline.Config{Stages: []pipeline.Stage{pipeline.Push}, Images: []string{"x/y"}}, `set input "from"`},
-		{"push without images", pipeline.Config{Stages: []pipeline.Stage{pipeline.Build, pipeline.Push}, Builder: b}, `set input "images"`},
+		{"no stages", pipeline.Config{}, pipeline.FieldStages, "no stage to run"},
+		{"build without builder", pipeline.Config{Stages: []pipeline.Stage{pipeline.Build}}, pipeline.FieldBuilder, "the build stage has no builder"},
+		{"test without tester", pipeline.Config{Stages: []pipeline.Stage{pipeline.Build, pipeline.Test}, Builder: b}, pipeline.FieldTester, "the test stage has no tester"},
+		{"push without image", pipeline.Config{Stages: []pipeline.Stage{pipeline.Push}, Images: []string{"x/y"}}, pipeline.FieldSource, "there is no image"},
+		{"push without images", pipeline.Config{Stages: []pipeline.Stage{pipeline.Build, pipeline.Push}, Builder: b}, pipeline.FieldImages, "nowhere to push"},
+		{"deploy without deployer", pipeline.Config{Stages: []pipeline.Stage{pipeline.Deploy}}, pipeline.FieldDeployer, "no deployer"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			err := tc.cfg.Validate()
-			require.Error(t, err)
-			assert.Contains(t, err.Error(), tc.want)
+			var fe *field.Error
+			require.True(t, errors.As(err, &fe), "%v", err)
+			assert.Equal(t, tc.field, fe.Field)
+			assert.Contains(t, fe.Err.Error(), tc.want)
 		})
 	}
 }
@@ -178,11 +183,17 @@ func TestParseStages(t *testing.T) {
 	got, err := pipeline.ParseStages([]string{"push, build"})
 	require.NoError(t, err)
 	assert.Equal(t, []pipeline.Stage{pipeline.Build, pipeline.Push}, got, "stages run in pipeline order")
+	got, err = pipeline.ParseStages([]string{"deploy test\nbuild"})
+	require.NoError(t, err)
+	assert.Equal(t, []pipeline.Stage{pipeline.Build, pipeline.Test, pipeline.Deploy}, got, "spaces and newlines separate too")
+	for _, bad := range [][]string{{"build,deploy-now"}, nil, {" , "}} {
+		_, err = pipeline.ParseStages(bad)
+		var fe *field.Error
+		require.True(t, errors.As(err, &fe), "%v", err)
+		assert.Equal(t, pipeline.FieldStages, fe.Field)
+	}
 	_, err = pipeline.ParseStages([]string{"build,deploy-now"})
-	require.Error(t, err)
-	assert.True(t, strings.HasPrefix(err.Error(), `input "stages": unknown stage "deploy-now"; use`), err.Error())
-	_, err = pipeline.ParseStages(nil)
-	require.Error(t, err)
+	assert.ErrorContains(t, err, `unknown stage "deploy-now"; use`)
 }
 
 // stubTester returns a fixed report; the tester is the pipeline's own interface.
@@ -296,6 +307,8 @@ func TestDeployStage(t *testing.T) {
 	})
 	t.Run("no deployer", func(t *testing.T) {
 		_, err := pipeline.Run(context.Background(), pipeline.Config{Stages: []pipeline.Stage{pipeline.Deploy}}, &nopObserver{})
-		require.ErrorContains(t, err, `set input "manifests"`)
+		var fe *field.Error
+		require.ErrorAs(t, err, &fe)
+		assert.Equal(t, pipeline.FieldDeployer, fe.Field)
 	})
 }

@@ -1,8 +1,10 @@
 package pipeline
 
 import (
-	"fmt"
 	"strings"
+
+	"github.com/deploy-action/deploy-action/pkg/field"
+	"github.com/deploy-action/deploy-action/pkg/textlist"
 )
 
 // Stage names one step of a run. Stages always run in this order, whatever
@@ -19,20 +21,21 @@ const (
 // order is the one direction values flow in.
 var order = []Stage{Build, Test, Push, Deploy}
 
-// ParseStages reads the "stages" input: a comma- or newline-separated list.
+// ParseStages reads stages written as a list separated by commas, spaces or
+// newlines. Errors are *field.Error of FieldStages.
 func ParseStages(items []string) ([]Stage, error) {
 	seen := map[Stage]bool{}
 	for _, item := range items {
-		for _, f := range strings.FieldsFunc(item, func(r rune) bool { return r == ',' || r == '\n' || r == ' ' }) {
-			s := Stage(strings.ToLower(strings.TrimSpace(f)))
+		for _, f := range textlist.Words(item) {
+			s := Stage(strings.ToLower(f))
 			if !known(s) {
-				return nil, fmt.Errorf("input \"stages\": unknown stage %q; use a comma-separated list of %s", f, names())
+				return nil, field.Errorf(FieldStages, "unknown stage %q; use a comma-separated list of %s", f, names())
 			}
 			seen[s] = true
 		}
 	}
 	if len(seen) == 0 {
-		return nil, fmt.Errorf("input \"stages\" is empty; use a comma-separated list of %s", names())
+		return nil, field.Errorf(FieldStages, "no stage given; use a comma-separated list of %s", names())
 	}
 	var out []Stage
 	for _, s := range order {

@@ -1,10 +1,12 @@
 package policy
 
 import (
-	"fmt"
 	"slices"
-	"strconv"
 	"strings"
+
+	"github.com/deploy-action/deploy-action/pkg/field"
+	"github.com/deploy-action/deploy-action/pkg/internal/bytesize"
+	"github.com/deploy-action/deploy-action/pkg/textlist"
 )
 
 // Check names one policy check. The names are those of the "test-policy" input.
@@ -80,25 +82,28 @@ func DefaultModes() map[Check]Mode {
 	}
 }
 
-// ParseModes reads the "test-policy" input: a comma- or newline-separated list
-// of check=mode, e.g. "size=fail, labels=off". Checks left out keep their
+// Fields of Config, as the *field.Error of New and ParseModes names them.
+const (
+	FieldModes          = "policy.Config.Modes"
+	FieldSizeBudget     = "policy.Config.SizeBudget"
+	FieldRequiredLabels = "policy.Config.RequiredLabels"
+	FieldSecretsAllow   = "policy.Config.SecretsAllow"
+)
+
+// ParseModes reads a comma- or newline-separated list of check=mode, e.g.
+// "size=fail, labels=off", for Config.Modes. Checks left out keep their
 // default; "all=MODE" sets every check first.
 func ParseModes(s string) (map[Check]Mode, error) {
 	modes := DefaultModes()
-	fields := strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == '\n' })
-	for _, f := range fields {
-		f = strings.TrimSpace(f)
-		if f == "" {
-			continue
-		}
+	for _, f := range textlist.Split(s) {
 		k, v, ok := strings.Cut(f, "=")
 		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
 		if !ok || v == "" {
-			return nil, fmt.Errorf(`input "test-policy": %q is not check=mode; use e.g. "size=fail,labels=off" (checks: %s; modes: fail, warn, off)`, f, checkNames())
+			return nil, field.Errorf(FieldModes, `%q is not check=mode; use e.g. "size=fail,labels=off" (checks: %s; modes: fail, warn, off)`, f, checkNames())
 		}
 		m := Mode(strings.ToLower(v))
 		if m != Fail && m != Warn && m != Off {
-			return nil, fmt.Errorf(`input "test-policy": mode %q of %q is unknown; use fail, warn or off`, v, k)
+			return nil, field.Errorf(FieldModes, "mode %q of %q is unknown; use fail, warn or off", v, k)
 		}
 		if k == "all" {
 			for _, c := range Checks {
@@ -108,7 +113,7 @@ func ParseModes(s string) (map[Check]Mode, error) {
 		}
 		c := Check(strings.ToLower(k))
 		if !slices.Contains(Checks, c) {
-			return nil, fmt.Errorf(`input "test-policy": check %q is unknown; use one of %s, or all`, k, checkNames())
+			return nil, field.Errorf(FieldModes, "check %q is unknown; use one of %s, or all", k, checkNames())
 		}
 		modes[c] = m
 	}
@@ -123,58 +128,33 @@ func checkNames() string {
 	return strings.Join(names, ", ")
 }
 
-var sizeUnits = map[string]int64{
-	"": 1, "b": 1,
-	"kb": 1e3, "mb": 1e6, "gb": 1e9,
-	"k": 1 << 10, "m": 1 << 20, "g": 1 << 30,
-	"kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30,
-}
-
-// ParseSize reads a size such as "500MB", "1.5 GB", "300MiB" or "1048576".
-// Decimal units (kB, MB, GB) are powers of 1000, binary ones (KiB, MiB, GiB,
-// or K, M, G) powers of 1024. input names the input in errors.
-func ParseSize(input, s string) (int64, error) {
-	t := strings.ToLower(strings.TrimSpace(s))
-	i := strings.IndexFunc(t, func(r rune) bool { return (r < '0' || r > '9') && r != '.' })
-	num, unit := t, ""
-	if i >= 0 {
-		num, unit = t[:i], strings.TrimSpace(t[i:])
+// ParseSize reads a size such as "500MB", "1.5 GB", "300MiB" or "1048576"
+// (see bytesize.Parse), for Config.SizeBudget.
+func ParseSize(s string) (int64, error) {
+	n, err := bytesize.Parse(s)
+	if err != nil {
+		return 0, field.Errorf(FieldSizeBudget, "%q is not a size; use a positive number with a unit, e.g. 500MB or 1GiB", s)
 	}
-	mult, ok := sizeUnits[unit]
-	v, err := strconv.ParseFloat(num, 64)
-	if !ok || err != nil || v <= 0 {
-		return 0, fmt.Errorf("input %q: %q is not a size; use a positive number with a unit, e.g. 500MB or 1GiB", input, s)
-	}
-	return int64(v * float64(mult)), nil
+	return n, nil
 }
 
 // FormatSize writes n bytes in decimal units, as registries and `docker images` do.
-func FormatSize(n int64) string {
-	switch {
-	case n >= 1e9:
-		return strconv.FormatFloat(float64(n)/1e9, 'f', 2, 64) + " GB"
-	case n >= 1e6:
-		return strconv.FormatFloat(float64(n)/1e6, 'f', 1, 64) + " MB"
-	case n >= 1e3:
-		return strconv.FormatFloat(float64(n)/1e3, 'f', 1, 64) + " kB"
-	}
-	return strconv.FormatInt(n, 10) + " B"
-}
+func FormatSize(n int64) string { return bytesize.Format(n) }
 
 func (c Config) withDefaults() (Config, error) {
 	modes := DefaultModes()
 	for k, m := range c.Modes {
 		if !slices.Contains(Checks, k) {
-			return c, fmt.Errorf(`input "test-policy": check %q is unknown; use one of %s`, k, checkNames())
+			return c, field.Errorf(FieldModes, "check %q is unknown; use one of %s", k, checkNames())
 		}
 		if m != Fail && m != Warn && m != Off {
-			return c, fmt.Errorf(`input "test-policy": mode %q of %q is unknown; use fail, warn or off`, m, k)
+			return c, field.Errorf(FieldModes, "mode %q of %q is unknown; use fail, warn or off", m, k)
 		}
 		modes[k] = m
 	}
 	c.Modes = modes
 	if c.SizeBudget < 0 {
-		return c, fmt.Errorf(`input "size-budget": %d is negative; use a size such as 500MB`, c.SizeBudget)
+		return c, field.Errorf(FieldSizeBudget, "%d is negative; use a size such as 500MB", c.SizeBudget)
 	}
 	if c.SizeBudget == 0 {
 		c.SizeBudget = DefaultSizeBudget
@@ -184,12 +164,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	for _, l := range c.RequiredLabels {
 		if strings.TrimSpace(l) == "" || strings.ContainsAny(l, " =") {
-			return c, fmt.Errorf(`input "required-labels": %q is not a label key; use keys such as org.opencontainers.image.source`, l)
+			return c, field.Errorf(FieldRequiredLabels, "%q is not a label key; use keys such as org.opencontainers.image.source", l)
 		}
 	}
 	for _, p := range c.SecretsAllow {
 		if _, err := pathMatch(p, "/"); err != nil {
-			return c, fmt.Errorf(`input "secrets-allow": %q is not a path pattern (%v); use e.g. /app/tests/fixtures/*`, p, err)
+			return c, field.Errorf(FieldSecretsAllow, "%q is not a path pattern (%v); use e.g. /app/tests/fixtures/*", p, err)
 		}
 	}
 	if c.MaxScanSize == 0 {

@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/deploy-action/deploy-action/internal/testimage"
+	"github.com/deploy-action/deploy-action/pkg/field"
 	"github.com/deploy-action/deploy-action/pkg/policy"
 )
 
@@ -304,37 +305,46 @@ func TestParseModes(t *testing.T) {
 	assert.Equal(t, policy.DefaultModes(), m)
 	for _, bad := range []string{"user", "user=", "user=strict", "shell=fail"} {
 		_, err := policy.ParseModes(bad)
-		assert.ErrorContains(t, err, `input "test-policy"`, bad)
+		var fe *field.Error
+		require.ErrorAs(t, err, &fe, bad)
+		assert.Equal(t, policy.FieldModes, fe.Field, bad)
 	}
 }
 
 func TestParseSize(t *testing.T) {
 	t.Parallel()
 	for in, want := range map[string]int64{"500MB": 500e6, "1.5 GB": 1.5e9, "300MiB": 300 << 20, "2g": 2 << 30, "1048576": 1 << 20, "64kb": 64e3} {
-		got, err := policy.ParseSize("size-budget", in)
+		got, err := policy.ParseSize(in)
 		require.NoError(t, err, in)
 		assert.Equal(t, want, got, in)
 	}
 	for _, bad := range []string{"", "big", "-1MB", "0", "12 parsecs"} {
-		_, err := policy.ParseSize("size-budget", bad)
-		assert.ErrorContains(t, err, `input "size-budget"`, bad)
+		_, err := policy.ParseSize(bad)
+		var fe *field.Error
+		require.ErrorAs(t, err, &fe, bad)
+		assert.Equal(t, policy.FieldSizeBudget, fe.Field, bad)
+		assert.Contains(t, fe.Err.Error(), "is not a size", bad)
 	}
 }
 
 func TestNewRejects(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
-		cfg  policy.Config
-		want string
+		cfg   policy.Config
+		field string
+		want  string
 	}{
-		{policy.Config{Modes: map[policy.Check]policy.Mode{"root": policy.Fail}}, `check "root" is unknown`},
-		{policy.Config{Modes: map[policy.Check]policy.Mode{policy.User: "maybe"}}, `mode "maybe" of "user" is unknown`},
-		{policy.Config{SizeBudget: -1}, `input "size-budget"`},
-		{policy.Config{RequiredLabels: []string{"a b"}}, `input "required-labels": "a b" is not a label key`},
-		{policy.Config{SecretsAllow: []string{"[unclosed"}}, `input "secrets-allow"`},
+		{policy.Config{Modes: map[policy.Check]policy.Mode{"root": policy.Fail}}, policy.FieldModes, `check "root" is unknown`},
+		{policy.Config{Modes: map[policy.Check]policy.Mode{policy.User: "maybe"}}, policy.FieldModes, `mode "maybe" of "user" is unknown`},
+		{policy.Config{SizeBudget: -1}, policy.FieldSizeBudget, "is negative"},
+		{policy.Config{RequiredLabels: []string{"a b"}}, policy.FieldRequiredLabels, `"a b" is not a label key`},
+		{policy.Config{SecretsAllow: []string{"[unclosed"}}, policy.FieldSecretsAllow, "is not a path pattern"},
 	} {
 		_, err := policy.New(tc.cfg)
-		assert.ErrorContains(t, err, tc.want)
+		var fe *field.Error
+		require.ErrorAs(t, err, &fe, tc.want)
+		assert.Equal(t, tc.field, fe.Field, tc.want)
+		assert.Contains(t, fe.Err.Error(), tc.want)
 	}
 	_, err := policy.New(policy.Config{}, policy.WithConcurrency(0))
 	assert.Error(t, err)

@@ -16,6 +16,9 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/deploy-action/deploy-action/pkg/internal/bytesize"
+	"github.com/deploy-action/deploy-action/pkg/metadata"
 )
 
 // Result is what a push produced: the image's digest and, for each repository,
@@ -161,7 +164,7 @@ func (p *Pusher) parse(repos, tags []string) ([]target, error) {
 		return nil, errors.New(`input "images": no repository given; use "<registry>/<namespace>/<name>"`)
 	}
 	for _, t := range tags {
-		if _, err := name.NewTag("example.com/x:"+t, name.StrictValidation); err != nil || t == "" {
+		if !metadata.ValidTag(t) {
 			return nil, fmt.Errorf(`input "tags": %q is not a valid tag; use up to 128 letters, digits, "_", "." or "-", not starting with "." or "-"`, t)
 		}
 	}
@@ -316,7 +319,7 @@ func describe(img v1.Image) string {
 	if len(layers) == 1 {
 		unit = "layer"
 	}
-	return fmt.Sprintf("%d %s, %.1f MB", len(layers), unit, float64(size)/1e6)
+	return fmt.Sprintf("%d %s, %s", len(layers), unit, bytesize.Format(size))
 }
 
 func round(d time.Duration) time.Duration {

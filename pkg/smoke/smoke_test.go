@@ -3,6 +3,7 @@ package smoke_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"github.com/deploy-action/deploy-action/internal/sandbox"
 	"github.com/deploy-action/deploy-action/internal/testenv"
 	"github.com/deploy-action/deploy-action/internal/testimage"
+	"github.com/deploy-action/deploy-action/pkg/field"
 	"github.com/deploy-action/deploy-action/pkg/smoke"
 )
 
@@ -288,23 +290,30 @@ func TestRunErrors(t *testing.T) {
 func TestNewRejects(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
-		name string
-		cfg  smoke.Config
-		want string
+		name  string
+		cfg   smoke.Config
+		field string
+		want  string
 	}{
-		{"ready path", smoke.Config{ReadyPath: "readyz"}, `input "ready-path": "readyz" does not start with "/"`},
-		{"ready port", smoke.Config{ReadyPort: "http"}, `input "ready-port": "http" is not a port`},
-		{"udp port", smoke.Config{ReadyPort: "53/udp"}, `is not TCP`},
-		{"service without image", smoke.Config{Services: []smoke.Service{{Name: "db"}}}, `service "db" has no image`},
-		{"service named like the image", smoke.Config{Services: []smoke.Service{{Name: "app", Image: "x"}}}, `the name "app" is used twice`},
-		{"bad service name", smoke.Config{Services: []smoke.Service{{Name: "Data Base", Image: "x"}}}, `is not a host name`},
-		{"negative grace", smoke.Config{GracePeriod: -time.Second}, `input "grace-period"`},
+		{"ready path", smoke.Config{ReadyPath: "readyz"}, smoke.FieldReadyPath, `"readyz" does not start with "/"`},
+		{"ready port", smoke.Config{ReadyPort: "http"}, smoke.FieldReadyPort, `"http" is not a port`},
+		{"udp port", smoke.Config{ReadyPort: "53/udp"}, smoke.FieldReadyPort, `is not TCP`},
+		{"service without image", smoke.Config{Services: []smoke.Service{{Name: "db"}}}, smoke.FieldServices, `service "db" has no image`},
+		{"service named like the image", smoke.Config{Services: []smoke.Service{{Name: "app", Image: "x"}}}, smoke.FieldServices, `the name "app" is used twice`},
+		{"bad service name", smoke.Config{Services: []smoke.Service{{Name: "Data Base", Image: "x"}}}, smoke.FieldServices, `is not a host name`},
+		{"negative grace", smoke.Config{GracePeriod: -time.Second}, smoke.FieldGracePeriod, "is negative"},
+		{"negative timeout", smoke.Config{Timeout: -time.Second}, smoke.FieldTimeout, "is negative"},
+		{"secret and plain", smoke.Config{Env: map[string]string{"A": "1"}, Secrets: map[string]string{"A": "2222"}}, smoke.FieldEnv,
+			"A is set both as a plain setting and as a secret"},
+		{"bad secret name", smoke.Config{Secrets: map[string]string{"A B": "2222"}}, smoke.FieldSecrets, `"A B" is not a variable name`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			_, err := smoke.New(tc.cfg, smoke.WithDockerHost("unix:///nonexistent.sock"))
-			require.Error(t, err)
-			assert.Contains(t, err.Error(), tc.want)
+			var fe *field.Error
+			require.True(t, errors.As(err, &fe), "%v", err)
+			assert.Equal(t, tc.field, fe.Field)
+			assert.Contains(t, fe.Err.Error(), tc.want)
 		})
 	}
 	_, err := smoke.New(smoke.Config{}, smoke.WithDockerHost("unix:///x"), smoke.WithDockerClient(&client.Client{}))

@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/deploy-action/deploy-action/pkg/internal/strictyaml"
 )
 
 // SchemaVersion is the container-structure-test schema this package reads.
@@ -150,7 +152,7 @@ func Load(paths ...string) ([]*File, error) {
 	for _, p := range paths {
 		data, err := os.ReadFile(p)
 		if err != nil {
-			return nil, fmt.Errorf(`input "structure-tests": %w; list container-structure-test files that exist`, err)
+			return nil, fmt.Errorf("%w; list container-structure-test files that exist", err)
 		}
 		f, err := Parse(p, data)
 		if err != nil {
@@ -162,137 +164,141 @@ func Load(paths ...string) ([]*File, error) {
 }
 
 // Parse reads and checks one test file; name is used in messages. Unknown
-// fields, wrong types, missing names, commands or paths, and regular
-// expressions that do not compile are errors that name the line and field.
+// fields, keys set twice, wrong types, missing names, commands or paths, and
+// regular expressions that do not compile are errors that name the line and
+// field.
 func Parse(name string, data []byte) (*File, error) {
-	perr := func(line int, field, format string, args ...any) error {
-		return &ParseError{File: name, Line: line, Field: field, Msg: fmt.Sprintf(format, args...)}
-	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		line, msg := yamlLine(err)
-		return nil, perr(line, "", "%s; check the YAML syntax", msg)
-	}
-	if len(doc.Content) == 0 {
-		return nil, perr(0, "", "the file is empty; start it with schemaVersion: %q and add tests", SchemaVersion)
-	}
 	f := &File{Path: name}
-	if err := decode(doc.Content[0], reflect.ValueOf(f).Elem(), "", name); err != nil {
-		return nil, err
+	root, err := strictyaml.Decode(data, f)
+	if err != nil {
+		var se *strictyaml.Error
+		if !errors.As(err, &se) {
+			return nil, &ParseError{File: name, Msg: err.Error()}
+		}
+		return nil, parseError(name, se)
 	}
-	if err := f.validate(perr); err != nil {
+	if root == nil {
+		return nil, &ParseError{File: name, Msg: fmt.Sprintf("the file is empty; start it with schemaVersion: %q and add tests", SchemaVersion)}
+	}
+	if root.Kind != yaml.MappingNode {
+		return nil, &ParseError{File: name, Line: root.Line, Msg: fmt.Sprintf("expected a mapping of %s, found %s", strings.Join(strictyaml.Fields(reflect.TypeFor[File]()), ", "), strictyaml.Describe(root))}
+	}
+	f.setLines(root)
+	if err := f.validate(); err != nil {
 		return nil, err
 	}
 	return f, nil
 }
 
-var lineRE = regexp.MustCompile(`line (\d+): `)
-
-// yamlLine takes the line number out of a yaml.v3 error.
-func yamlLine(err error) (int, string) {
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	msg = strings.TrimPrefix(msg, "unmarshal errors:\n  ")
-	if m := lineRE.FindStringSubmatchIndex(msg); m != nil {
-		n, _ := strconv.Atoi(msg[m[2]:m[3]])
-		return n, msg[:m[0]] + msg[m[1]:]
+// parseError says what the decoder found wrong in the terms of a test file.
+func parseError(file string, e *strictyaml.Error) *ParseError {
+	pe := &ParseError{File: file, Line: e.Line, Field: e.Path.String()}
+	switch e.Problem {
+	case strictyaml.Syntax:
+		pe.Msg = e.Msg + "; check the YAML syntax"
+	case strictyaml.UnknownField:
+		pe.Msg = fmt.Sprintf("unknown field; the fields here are %s", strings.Join(e.Fields, ", "))
+		if pe.Field == "licenseTests" {
+			pe.Msg = "license tests are not supported; remove them (a license scanner belongs in its own step)"
+		}
+	case strictyaml.DuplicateKey:
+		pe.Msg = "is set twice; keep one"
+	case strictyaml.WrongType:
+		switch {
+		case e.Want.Kind() == reflect.Struct:
+			pe.Msg = fmt.Sprintf("expected a mapping of %s, found %s", strings.Join(strictyaml.Fields(e.Want), ", "), e.Found)
+		case e.Want.Kind() == reflect.Slice && e.Want.Elem().Kind() == reflect.Struct:
+			pe.Msg = fmt.Sprintf("expected a list, found %s; write each item on a line starting with \"- \"", e.Found)
+		default:
+			pe.Msg = fmt.Sprintf("found %s; expected %s", e.Found, typeName(e.Want))
+		}
+	default:
+		pe.Msg = e.Msg + "; check the file against the container-structure-test schema"
 	}
-	return 0, msg
+	return pe
 }
 
-// decode reads node n into v, a struct, field by field, so that an unknown
-// field or a wrong type is reported with its line and path.
-func decode(n *yaml.Node, v reflect.Value, path, file string) error {
+// setLines records where each test and variable starts, for messages.
+// root is the document the file decoded from without error.
+func (f *File) setLines(root *yaml.Node) {
+	for i, n := range items(root, "globalEnvVars", len(f.GlobalEnvVars)) {
+		f.GlobalEnvVars[i].Line = n.Line
+	}
+	for i, n := range items(root, "commandTests", len(f.CommandTests)) {
+		t := &f.CommandTests[i]
+		t.Line = n.Line
+		for j, e := range items(n, "envVars", len(t.EnvVars)) {
+			t.EnvVars[j].Line = e.Line
+		}
+	}
+	for i, n := range items(root, "fileExistenceTests", len(f.FileExistenceTests)) {
+		f.FileExistenceTests[i].Line = n.Line
+	}
+	for i, n := range items(root, "fileContentTests", len(f.FileContentTests)) {
+		f.FileContentTests[i].Line = n.Line
+	}
+	if m := f.MetadataTest; m != nil {
+		if n := value(root, "metadataTest"); n != nil {
+			m.Line = n.Line
+		}
+		for i, n := range items(value(root, "metadataTest"), "env", len(m.Env)) {
+			m.Env[i].Line = n.Line
+		}
+		for i, n := range items(value(root, "metadataTest"), "envVars", len(m.EnvVars)) {
+			m.EnvVars[i].Line = n.Line
+		}
+		for i, n := range items(value(root, "metadataTest"), "labels", len(m.Labels)) {
+			m.Labels[i].Line = n.Line
+		}
+	}
+	if o := f.ContainerRunOptions; o != nil {
+		if n := value(root, "containerRunOptions"); n != nil {
+			o.Line = n.Line
+		}
+	}
+}
+
+// value returns the value of key in mapping n, aliases followed; nil if none.
+func value(n *yaml.Node, key string) *yaml.Node {
+	if n == nil {
+		return nil
+	}
 	if n.Kind == yaml.AliasNode {
 		n = n.Alias
 	}
-	if n.Kind != yaml.MappingNode {
-		return &ParseError{File: file, Line: n.Line, Field: fieldName(path), Msg: fmt.Sprintf("expected a mapping of %s, found %s", strings.Join(keysOf(v.Type()), ", "), kindName(n))}
-	}
-	t := v.Type()
-	if f := v.FieldByName("Line"); f.IsValid() && f.Kind() == reflect.Int {
-		f.SetInt(int64(n.Line))
-	}
-	seen := map[string]bool{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, val := n.Content[i], n.Content[i+1]
-		fpath := k.Value
-		if path != "" {
-			fpath = path + "." + k.Value
-		}
-		if seen[k.Value] {
-			return &ParseError{File: file, Line: k.Line, Field: fpath, Msg: "is set twice; keep one"}
-		}
-		seen[k.Value] = true
-		idx := -1
-		for j := 0; j < t.NumField(); j++ {
-			if tag := strings.Split(t.Field(j).Tag.Get("yaml"), ",")[0]; tag == k.Value && tag != "-" {
-				idx = j
-			}
-		}
-		if idx < 0 {
-			msg := fmt.Sprintf("unknown field; the fields here are %s", strings.Join(keysOf(t), ", "))
-			if path == "" && k.Value == "licenseTests" {
-				msg = "license tests are not supported; remove them (a license scanner belongs in its own step)"
-			}
-			return &ParseError{File: file, Line: k.Line, Field: fpath, Msg: msg}
-		}
-		if err := decodeValue(val, v.Field(idx), fpath, file); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func decodeValue(n *yaml.Node, fv reflect.Value, path, file string) error {
-	switch {
-	case fv.Kind() == reflect.Struct:
-		return decode(n, fv, path, file)
-	case fv.Kind() == reflect.Pointer && fv.Type().Elem().Kind() == reflect.Struct:
-		if n.Tag == "!!null" {
-			return nil
-		}
-		fv.Set(reflect.New(fv.Type().Elem()))
-		return decode(n, fv.Elem(), path, file)
-	case fv.Kind() == reflect.Slice && fv.Type().Elem().Kind() == reflect.Struct:
-		if n.Tag == "!!null" {
-			return nil
-		}
-		if n.Kind != yaml.SequenceNode {
-			return &ParseError{File: file, Line: n.Line, Field: fieldName(path), Msg: fmt.Sprintf("expected a list, found %s; write each item on a line starting with \"- \"", kindName(n))}
-		}
-		s := reflect.MakeSlice(fv.Type(), len(n.Content), len(n.Content))
-		for i, item := range n.Content {
-			if err := decode(item, s.Index(i), fmt.Sprintf("%s[%d]", path, i), file); err != nil {
-				return err
-			}
-		}
-		fv.Set(s)
+	if n == nil || n.Kind != yaml.MappingNode {
 		return nil
 	}
-	if err := n.Decode(fv.Addr().Interface()); err != nil {
-		line, msg := yamlLine(err)
-		if line == 0 {
-			line = n.Line
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			v := n.Content[i+1]
+			if v.Kind == yaml.AliasNode {
+				v = v.Alias
+			}
+			return v
 		}
-		return &ParseError{File: file, Line: line, Field: fieldName(path), Msg: fmt.Sprintf("%s; expected %s", msg, typeName(fv.Type()))}
 	}
 	return nil
 }
 
-func fieldName(p string) string { return p }
-
-func kindName(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.ScalarNode:
-		return fmt.Sprintf("%q", n.Value)
+// items returns the items of the list at key in mapping n, at most max of
+// them (as many as were decoded).
+func items(n *yaml.Node, key string, max int) []*yaml.Node {
+	v := value(n, key)
+	if v == nil || v.Kind != yaml.SequenceNode {
+		return nil
 	}
-	return "nothing"
+	out := make([]*yaml.Node, 0, len(v.Content))
+	for _, item := range v.Content[:min(max, len(v.Content))] {
+		if item.Kind == yaml.AliasNode {
+			item = item.Alias
+		}
+		out = append(out, item)
+	}
+	return out
 }
 
+// typeName says what a field holds, in the words of a test file's author.
 func typeName(t reflect.Type) string {
 	switch t.Kind() {
 	case reflect.Pointer:
@@ -312,158 +318,218 @@ func typeName(t reflect.Type) string {
 	return t.String()
 }
 
-func keysOf(t reflect.Type) []string {
-	var keys []string
-	for i := 0; i < t.NumField(); i++ {
-		if tag := strings.Split(t.Field(i).Tag.Get("yaml"), ",")[0]; tag != "" && tag != "-" {
-			keys = append(keys, tag)
-		}
-	}
-	return keys
-}
-
-var permRE = regexp.MustCompile(`^[-dlLcbpsDugt?][-r][-w][-xsS][-r][-w][-xsS][-r][-w][-xtT]$`)
-
-func (f *File) validate(perr func(int, string, string, ...any) error) error {
-	switch {
-	case f.SchemaVersion == "":
-		return perr(1, "schemaVersion", "missing; start the file with schemaVersion: %q", SchemaVersion)
-	case f.SchemaVersion != SchemaVersion:
-		return perr(1, "schemaVersion", "%q is not supported; use %q (the current container-structure-test schema)", f.SchemaVersion, SchemaVersion)
-	case f.Tests() == 0:
-		return perr(0, "", "the file has no tests; add commandTests, fileExistenceTests, fileContentTests or metadataTest")
-	}
-	regexps := func(line int, field string, list []string) error {
-		for i, r := range list {
-			if _, err := regexp.Compile(r); err != nil {
-				return perr(line, fmt.Sprintf("%s[%d]", field, i), "%q is not a regular expression (%v); escape special characters with \\\\ (YAML single quotes keep backslashes as they are)", r, err)
-			}
-		}
-		return nil
-	}
-	envs := func(field string, list []EnvVar, needValue bool) error {
-		for i, e := range list {
-			if e.Key == "" {
-				return perr(e.Line, fmt.Sprintf("%s[%d].key", field, i), "missing; name the variable")
-			}
-			if needValue && e.Value == "" {
-				return perr(e.Line, fmt.Sprintf("%s[%d].value", field, i), "missing; give %s a value", e.Key)
-			}
-			if e.IsRegex {
-				if err := regexps(e.Line, fmt.Sprintf("%s[%d].value", field, i), []string{e.Value}); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	}
-	if err := envs("globalEnvVars", f.GlobalEnvVars, false); err != nil {
-		return err
-	}
-	names := map[string]int{}
-	name := func(line int, field, n string) error {
-		if strings.TrimSpace(n) == "" {
-			return perr(line, field+".name", "missing; give every test a name, it names the test in the report")
-		}
-		return nil
-	}
-	for i, t := range f.CommandTests {
-		field := fmt.Sprintf("commandTests[%d]", i)
-		if err := name(t.Line, field, t.Name); err != nil {
+// validate checks what the types cannot say: the schema, names, commands,
+// paths, modes and regular expressions, one kind of test at a time.
+func (f *File) validate() error {
+	c := checker{file: f.Path}
+	for _, check := range []func() error{
+		func() error { return c.header(f) },
+		func() error { return c.envs("globalEnvVars", f.GlobalEnvVars, false) },
+		func() error { return c.commandTests(f.CommandTests) },
+		func() error { return c.fileExistenceTests(f.FileExistenceTests) },
+		func() error { return c.fileContentTests(f.FileContentTests) },
+		func() error { return c.metadataTest(f.MetadataTest) },
+		func() error { return c.runOptions(f) },
+		func() error { return c.uniqueNames(f.CommandTests) },
+	} {
+		if err := check(); err != nil {
 			return err
 		}
-		names[t.Name]++
-		if t.Command == "" {
-			return perr(t.Line, field+".command", "missing in test %q; name the program to run, e.g. command: python3", t.Name)
+	}
+	return nil
+}
+
+// checker makes the ParseErrors of one file.
+type checker struct{ file string }
+
+func (c checker) fail(line int, field, format string, args ...any) error {
+	return &ParseError{File: c.file, Line: line, Field: field, Msg: fmt.Sprintf(format, args...)}
+}
+
+func (c checker) header(f *File) error {
+	switch {
+	case f.SchemaVersion == "":
+		return c.fail(1, "schemaVersion", "missing; start the file with schemaVersion: %q", SchemaVersion)
+	case f.SchemaVersion != SchemaVersion:
+		return c.fail(1, "schemaVersion", "%q is not supported; use %q (the current container-structure-test schema)", f.SchemaVersion, SchemaVersion)
+	case f.Tests() == 0:
+		return c.fail(0, "", "the file has no tests; add commandTests, fileExistenceTests, fileContentTests or metadataTest")
+	}
+	return nil
+}
+
+func (c checker) regexps(line int, field string, list []string) error {
+	for i, r := range list {
+		if _, err := regexp.Compile(r); err != nil {
+			return c.fail(line, fmt.Sprintf("%s[%d]", field, i), "%q is not a regular expression (%v); escape special characters with \\\\ (YAML single quotes keep backslashes as they are)", r, err)
 		}
-		for j, c := range append(append([][]string{}, t.Setup...), t.Teardown...) {
-			if len(c) == 0 || c[0] == "" {
-				what := "setup"
-				if j >= len(t.Setup) {
-					what, j = "teardown", j-len(t.Setup)
-				}
-				return perr(t.Line, fmt.Sprintf("%s.%s[%d]", field, what, j), "is empty in test %q; write each command as a list, e.g. [\"mkdir\", \"-p\", \"/tmp/x\"]", t.Name)
+	}
+	return nil
+}
+
+func (c checker) envs(field string, list []EnvVar, needValue bool) error {
+	for i, e := range list {
+		if e.Key == "" {
+			return c.fail(e.Line, fmt.Sprintf("%s[%d].key", field, i), "missing; name the variable")
+		}
+		if needValue && e.Value == "" {
+			return c.fail(e.Line, fmt.Sprintf("%s[%d].value", field, i), "missing; give %s a value", e.Key)
+		}
+		if e.IsRegex {
+			if err := c.regexps(e.Line, fmt.Sprintf("%s[%d].value", field, i), []string{e.Value}); err != nil {
+				return err
 			}
 		}
-		if err := envs(field+".envVars", t.EnvVars, false); err != nil {
+	}
+	return nil
+}
+
+func (c checker) name(line int, field, n string) error {
+	if strings.TrimSpace(n) == "" {
+		return c.fail(line, field+".name", "missing; give every test a name, it names the test in the report")
+	}
+	return nil
+}
+
+func (c checker) commandTests(tests []CommandTest) error {
+	for i, t := range tests {
+		field := fmt.Sprintf("commandTests[%d]", i)
+		if err := c.name(t.Line, field, t.Name); err != nil {
+			return err
+		}
+		if t.Command == "" {
+			return c.fail(t.Line, field+".command", "missing in test %q; name the program to run, e.g. command: python3", t.Name)
+		}
+		if err := c.commands(t, field); err != nil {
+			return err
+		}
+		if err := c.envs(field+".envVars", t.EnvVars, false); err != nil {
 			return err
 		}
 		for _, r := range []struct {
 			field string
 			list  []string
 		}{{"expectedOutput", t.ExpectedOutput}, {"excludedOutput", t.ExcludedOutput}, {"expectedError", t.ExpectedError}, {"excludedError", t.ExcludedError}} {
-			if err := regexps(t.Line, field+"."+r.field, r.list); err != nil {
+			if err := c.regexps(t.Line, field+"."+r.field, r.list); err != nil {
 				return err
 			}
 		}
 	}
-	for i, t := range f.FileExistenceTests {
+	return nil
+}
+
+// uniqueNames refuses two command tests of one name: the report could not
+// tell them apart. The first name used twice is named, in file order.
+func (c checker) uniqueNames(tests []CommandTest) error {
+	count := map[string]int{}
+	for _, t := range tests {
+		count[t.Name]++
+	}
+	for _, t := range tests {
+		if n := count[t.Name]; n > 1 {
+			return c.fail(0, "commandTests", "the name %q is used by %d tests; give each test its own name", t.Name, n)
+		}
+	}
+	return nil
+}
+
+// commands checks a command test's setup and teardown commands.
+func (c checker) commands(t CommandTest, field string) error {
+	for _, part := range []struct {
+		what string
+		list [][]string
+	}{{"setup", t.Setup}, {"teardown", t.Teardown}} {
+		for j, cmd := range part.list {
+			if len(cmd) == 0 || cmd[0] == "" {
+				return c.fail(t.Line, fmt.Sprintf("%s.%s[%d]", field, part.what, j), "is empty in test %q; write each command as a list, e.g. [\"mkdir\", \"-p\", \"/tmp/x\"]", t.Name)
+			}
+		}
+	}
+	return nil
+}
+
+var permRE = regexp.MustCompile(`^[-dlLcbpsDugt?][-r][-w][-xsS][-r][-w][-xsS][-r][-w][-xtT]$`)
+
+func (c checker) fileExistenceTests(tests []FileExistenceTest) error {
+	for i, t := range tests {
 		field := fmt.Sprintf("fileExistenceTests[%d]", i)
-		if err := name(t.Line, field, t.Name); err != nil {
+		if err := c.name(t.Line, field, t.Name); err != nil {
 			return err
 		}
 		if t.Path == "" {
-			return perr(t.Line, field+".path", "missing in test %q; give the absolute path to check", t.Name)
+			return c.fail(t.Line, field+".path", "missing in test %q; give the absolute path to check", t.Name)
 		}
 		if t.Permissions != "" && !permRE.MatchString(t.Permissions) {
-			return perr(t.Line, field+".permissions", "%q is not a mode as ls shows it; write e.g. -rw-r--r-- (file) or drwxr-xr-x (directory)", t.Permissions)
+			return c.fail(t.Line, field+".permissions", "%q is not a mode as ls shows it; write e.g. -rw-r--r-- (file) or drwxr-xr-x (directory)", t.Permissions)
 		}
 		switch t.IsExecutableBy {
 		case "", "owner", "group", "other", "any":
 		default:
-			return perr(t.Line, field+".isExecutableBy", "%q is not one of owner, group, other, any", t.IsExecutableBy)
+			return c.fail(t.Line, field+".isExecutableBy", "%q is not one of owner, group, other, any", t.IsExecutableBy)
 		}
 	}
-	for i, t := range f.FileContentTests {
+	return nil
+}
+
+func (c checker) fileContentTests(tests []FileContentTest) error {
+	for i, t := range tests {
 		field := fmt.Sprintf("fileContentTests[%d]", i)
-		if err := name(t.Line, field, t.Name); err != nil {
+		if err := c.name(t.Line, field, t.Name); err != nil {
 			return err
 		}
 		if t.Path == "" {
-			return perr(t.Line, field+".path", "missing in test %q; give the absolute path of the file to read", t.Name)
+			return c.fail(t.Line, field+".path", "missing in test %q; give the absolute path of the file to read", t.Name)
 		}
-		if err := regexps(t.Line, field+".expectedContents", t.ExpectedContents); err != nil {
+		if err := c.regexps(t.Line, field+".expectedContents", t.ExpectedContents); err != nil {
 			return err
 		}
-		if err := regexps(t.Line, field+".excludedContents", t.ExcludedContents); err != nil {
+		if err := c.regexps(t.Line, field+".excludedContents", t.ExcludedContents); err != nil {
 			return err
 		}
 	}
-	if m := f.MetadataTest; m != nil {
-		if err := envs("metadataTest.env", m.Env, false); err != nil {
-			return err
+	return nil
+}
+
+func (c checker) metadataTest(m *MetadataTest) error {
+	if m == nil {
+		return nil
+	}
+	if err := c.envs("metadataTest.env", m.Env, false); err != nil {
+		return err
+	}
+	if err := c.envs("metadataTest.envVars", m.EnvVars, false); err != nil {
+		return err
+	}
+	for i, l := range m.Labels {
+		if l.Key == "" {
+			return c.fail(l.Line, fmt.Sprintf("metadataTest.labels[%d].key", i), "missing; name the label")
 		}
-		if err := envs("metadataTest.envVars", m.EnvVars, false); err != nil {
-			return err
-		}
-		for i, l := range m.Labels {
-			if l.Key == "" {
-				return perr(l.Line, fmt.Sprintf("metadataTest.labels[%d].key", i), "missing; name the label")
+		if l.IsRegex {
+			if err := c.regexps(l.Line, fmt.Sprintf("metadataTest.labels[%d].value", i), []string{l.Value}); err != nil {
+				return err
 			}
-			if l.IsRegex {
-				if err := regexps(l.Line, fmt.Sprintf("metadataTest.labels[%d].value", i), []string{l.Value}); err != nil {
-					return err
-				}
-			}
 		}
 	}
-	if o := f.ContainerRunOptions; o != nil {
-		switch {
-		case o.Privileged:
-			return perr(o.Line, "containerRunOptions.privileged", "is not supported: test containers run unprivileged; remove it")
-		case len(o.Capabilities) > 0:
-			return perr(o.Line, "containerRunOptions.capabilities", "are not supported: test containers get the engine's default capabilities; remove them")
-		case len(o.BindMounts) > 0:
-			return perr(o.Line, "containerRunOptions.bindMounts", "are not supported: test containers see no host paths; copy what a test needs into a setup command or the image")
-		}
-		if o.EnvFile != "" && !filepath.IsAbs(o.EnvFile) && f.Path != "" {
-			o.EnvFile = filepath.Join(filepath.Dir(f.Path), o.EnvFile)
-		}
+	return nil
+}
+
+// runOptions refuses what would give a test container more than the engine's
+// defaults, and resolves the env file next to the test file.
+func (c checker) runOptions(f *File) error {
+	o := f.ContainerRunOptions
+	if o == nil {
+		return nil
 	}
-	for n, c := range names {
-		if c > 1 {
-			return perr(0, "commandTests", "the name %q is used by %d tests; give each test its own name", n, c)
-		}
+	switch {
+	case o.Privileged:
+		return c.fail(o.Line, "containerRunOptions.privileged", "is not supported: test containers run unprivileged; remove it")
+	case len(o.Capabilities) > 0:
+		return c.fail(o.Line, "containerRunOptions.capabilities", "are not supported: test containers get the engine's default capabilities; remove them")
+	case len(o.BindMounts) > 0:
+		return c.fail(o.Line, "containerRunOptions.bindMounts", "are not supported: test containers see no host paths; copy what a test needs into a setup command or the image")
+	}
+	if o.EnvFile != "" && !filepath.IsAbs(o.EnvFile) && f.Path != "" {
+		o.EnvFile = filepath.Join(filepath.Dir(f.Path), o.EnvFile)
 	}
 	return nil
 }

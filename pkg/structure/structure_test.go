@@ -3,6 +3,7 @@ package structure_test
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
@@ -45,6 +46,10 @@ func TestParseErrors(t *testing.T) {
 		{"license tests", "schemaVersion: 2.0.0\nlicenseTests:\n  - debian: true\n", 2, "licenseTests", "license tests are not supported"},
 		{"privileged", "schemaVersion: 2.0.0\ncontainerRunOptions:\n  privileged: true\ncommandTests:\n  - {name: a, command: ls}\n", 3, "containerRunOptions.privileged", "is not supported"},
 		{"duplicate names", "schemaVersion: 2.0.0\ncommandTests:\n  - {name: a, command: ls}\n  - {name: a, command: ls}\n", 0, "commandTests", `the name "a" is used by 2 tests`},
+		{"duplicate key", "schemaVersion: 2.0.0\ncommandTests:\n  - name: a\n    command: ls\n    command: cat\n", 5, "commandTests[0].command", "is set twice; keep one"},
+		{"not a mapping", "- schemaVersion: 2.0.0\n", 1, "", "expected a mapping of schemaVersion, globalEnvVars"},
+		{"wrong type in a flow list", "schemaVersion: 2.0.0\nfileExistenceTests:\n  - {name: a, path: /x, uid: root}\n", 3, "fileExistenceTests[0].uid", `found "root"; expected a whole number`},
+		{"setup not a list of lists", "schemaVersion: 2.0.0\ncommandTests:\n  - name: a\n    command: ls\n    setup: [mkdir]\n", 5, "commandTests[0].setup[0]", `found "mkdir"; expected a list of strings`},
 		{"label without key", "schemaVersion: 2.0.0\nmetadataTest:\n  labels:\n    - value: x\n", 4, "metadataTest.labels[0].key", "missing"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -104,6 +109,12 @@ metadataTest:
 	require.NoError(t, err)
 	assert.Equal(t, 5, f.Tests())
 	assert.Equal(t, 6, f.CommandTests[0].Line)
+	assert.Equal(t, 3, f.GlobalEnvVars[0].Line)
+	assert.Equal(t, 12, f.FileExistenceTests[0].Line)
+	assert.Equal(t, 18, f.FileExistenceTests[1].Line)
+	assert.Equal(t, 22, f.FileContentTests[0].Line)
+	assert.Equal(t, 27, f.MetadataTest.EnvVars[0].Line)
+	assert.Equal(t, 36, f.MetadataTest.Labels[0].Line)
 	require.NotNil(t, f.FileExistenceTests[1].ShouldExist)
 	assert.False(t, *f.FileExistenceTests[1].ShouldExist)
 	assert.Nil(t, f.FileExistenceTests[1].UID, "uid left out is not checked")
@@ -114,7 +125,8 @@ func TestLoadMissingFile(t *testing.T) {
 	t.Parallel()
 	_, err := structure.Load(filepath.Join(t.TempDir(), "nope.yaml"))
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), `input "structure-tests"`)
+	assert.ErrorIs(t, err, fs.ErrNotExist)
+	assert.Contains(t, err.Error(), "list container-structure-test files that exist")
 }
 
 // image is the test server plus a few files to check.

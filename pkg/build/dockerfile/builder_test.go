@@ -362,17 +362,16 @@ func TestBuildCanceled(t *testing.T) {
 	requireBase(t, api)
 
 	dir := t.TempDir()
-	writeFiles(t, dir, map[string]string{"Dockerfile": "FROM " + baseImage + "\nRUN echo " + randomID(t) + " && sleep 120\n"})
+	// The step never ends: a Build that returns at all stopped with its context.
+	writeFiles(t, dir, map[string]string{"Dockerfile": "FROM " + baseImage + "\nRUN echo " + randomID(t) + " && sleep infinity\n"})
 	host := testenv.DockerHost(t)
 	b, err := New(Request{ContextDir: dir}, WithHost(host), WithTempDir(t.TempDir()))
 	require.NoError(t, err)
 	defer b.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
-	start := time.Now()
 	_, err = b.Build(ctx)
-	require.ErrorIs(t, err, context.DeadlineExceeded)
-	assert.Less(t, time.Since(start), 60*time.Second, "the build stops with its context, not with the step")
+	require.ErrorIs(t, err, context.DeadlineExceeded, "the build stops with its context, not with the step")
 }
 
 func TestBuildSecret(t *testing.T) {

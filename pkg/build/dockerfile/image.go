@@ -24,6 +24,8 @@ import (
 	"github.com/klauspost/pgzip"
 	"github.com/moby/moby/client"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/deploy-action/deploy-action/pkg/internal/bytesize"
 )
 
 // ImageSaver is the part of the engine API that Load uses.
@@ -90,20 +92,9 @@ func load(ctx context.Context, s ImageSaver, ref string, o options) (*Image, err
 			size += l.Size
 		}
 		fmt.Fprintf(o.progress, "read back %d layers, %s compressed, in %s\n",
-			len(m.Layers), humanSize(size), time.Since(start).Round(10*time.Millisecond))
+			len(m.Layers), bytesize.Format(size), time.Since(start).Round(10*time.Millisecond))
 	}
 	return img, nil
-}
-
-func humanSize(n int64) string {
-	switch {
-	case n >= 1e6:
-		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
-	case n >= 1e3:
-		return fmt.Sprintf("%.1f kB", float64(n)/1e3)
-	default:
-		return fmt.Sprintf("%d B", n)
-	}
 }
 
 const (

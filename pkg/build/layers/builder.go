@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/deploy-action/deploy-action/pkg/imagesource"
+	"github.com/deploy-action/deploy-action/pkg/internal/ports"
 )
 
 // defaultPlatform is picked from a multi-platform base when Spec.Platform is empty.
@@ -215,23 +216,19 @@ func checkEnv(env []string) []error {
 }
 
 // parsePorts returns the ports as config keys, "8000/tcp".
-func parsePorts(ports []string) ([]string, []error) {
+func parsePorts(list []string) ([]string, []error) {
 	var out []string
 	var errs []error
-	for _, p := range ports {
-		num, proto, hasProto := strings.Cut(strings.TrimSpace(p), "/")
-		if !hasProto {
-			proto = "tcp"
-		}
-		proto = strings.ToLower(proto)
-		n, err := strconv.ParseUint(num, 10, 16)
+	for _, p := range list {
+		spec, err := ports.Parse(strings.TrimSpace(p))
 		switch {
-		case err != nil || n == 0:
+		case errors.Is(err, ports.ErrProtocol):
+			_, proto, _ := strings.Cut(p, "/")
+			errs = append(errs, fmt.Errorf(`input "ports": %q has protocol %q; use tcp, udp or sctp, e.g. "53/udp"`, p, strings.ToLower(proto)))
+		case err != nil || spec.HostPort != "":
 			errs = append(errs, fmt.Errorf(`input "ports": %q is not a port; write a number from 1 to 65535 with an optional /tcp, /udp or /sctp, e.g. "8000"`, p))
-		case proto != "tcp" && proto != "udp" && proto != "sctp":
-			errs = append(errs, fmt.Errorf(`input "ports": %q has protocol %q; use tcp, udp or sctp, e.g. "53/udp"`, p, proto))
 		default:
-			out = append(out, fmt.Sprintf("%d/%s", n, proto))
+			out = append(out, string(spec.Port))
 		}
 	}
 	slices.Sort(out)

@@ -1,4 +1,4 @@
-package imagetest_test
+package cli
 
 import (
 	"os"
@@ -16,14 +16,14 @@ import (
 
 func getter(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 
-func TestConfigFromInputs(t *testing.T) {
+func TestTestConfig(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, "tests"), 0o755))
 	for _, n := range []string{"b.yaml", "a.yaml"} {
 		require.NoError(t, os.WriteFile(filepath.Join(dir, "tests", n), []byte("x"), 0o644))
 	}
-	cfg, err := imagetest.ConfigFromInputs(getter(map[string]string{
+	cfg, err := testConfig(getter(map[string]string{
 		"test-policy":     "size=fail, labels=off",
 		"size-budget":     "300MB",
 		"required-labels": "org.opencontainers.image.source\norg.opencontainers.image.version",
@@ -54,7 +54,7 @@ func TestConfigFromInputs(t *testing.T) {
 	assert.Equal(t, 90*time.Second, cfg.Smoke.Timeout)
 }
 
-func TestConfigFromInputsErrors(t *testing.T) {
+func TestTestConfigErrors(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		input, value, want string
@@ -75,7 +75,7 @@ func TestConfigFromInputsErrors(t *testing.T) {
 	} {
 		t.Run(tc.input+"="+tc.value, func(t *testing.T) {
 			t.Parallel()
-			_, err := imagetest.ConfigFromInputs(getter(map[string]string{tc.input: tc.value}), t.TempDir())
+			_, err := testConfig(getter(map[string]string{tc.input: tc.value}), t.TempDir())
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tc.want)
 		})
@@ -84,26 +84,24 @@ func TestConfigFromInputsErrors(t *testing.T) {
 
 func TestSmokeEnvErrorHidesTheLine(t *testing.T) {
 	t.Parallel()
-	_, err := imagetest.ConfigFromInputs(getter(map[string]string{"smoke-env": "hunter2-secret-value"}), t.TempDir())
+	_, err := testConfig(getter(map[string]string{"smoke-env": "hunter2-secret-value"}), t.TempDir())
 	require.Error(t, err)
 	assert.NotContains(t, err.Error(), "hunter2", "a malformed line may be a secret: it is named, never quoted")
 }
 
-func TestInputsTable(t *testing.T) {
+func TestTestInputsTable(t *testing.T) {
 	t.Parallel()
-	seen := map[string]bool{}
-	for _, in := range imagetest.Inputs {
-		assert.False(t, seen[in.Name], "input %s twice", in.Name)
-		seen[in.Name] = true
-		assert.NotEmpty(t, in.Description, in.Name)
-		assert.Contains(t, []string{"string", "bool", "list", "lines", "yaml"}, in.Kind, in.Name)
-	}
-	// Every input is read by ConfigFromInputs or by the caller (junit).
+	names := groupInputs("test")
+	require.NotEmpty(t, names)
+	// Every input of the test stage is read by testConfig or by the caller (junit).
 	read := map[string]bool{}
-	_, _ = imagetest.ConfigFromInputs(func(k string) string { read[k] = true; return "" }, t.TempDir())
-	for _, in := range imagetest.Inputs {
-		if in.Name != "junit" {
-			assert.True(t, read[in.Name], "input %s is not read", in.Name)
+	_, _ = testConfig(func(k string) string { read[k] = true; return "" }, t.TempDir())
+	for _, n := range names {
+		if n != "junit" {
+			assert.True(t, read[n], "input %s is not read", n)
 		}
+	}
+	for n := range read {
+		assert.Contains(t, names, n, "testConfig reads %s, which is not a test input", n)
 	}
 }

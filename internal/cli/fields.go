@@ -1,0 +1,60 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/deploy-action/deploy-action/pkg/deploy"
+	"github.com/deploy-action/deploy-action/pkg/field"
+	"github.com/deploy-action/deploy-action/pkg/imagetest"
+	"github.com/deploy-action/deploy-action/pkg/pipeline"
+	"github.com/deploy-action/deploy-action/pkg/policy"
+	"github.com/deploy-action/deploy-action/pkg/smoke"
+)
+
+// fieldInputs names the input that sets each configuration field a stage
+// reports in a *field.Error: stages know their fields, this layer the inputs.
+var fieldInputs = map[string]string{
+	pipeline.FieldStages:          "stages",
+	pipeline.FieldSource:          "from",
+	pipeline.FieldOutput:          "output",
+	pipeline.FieldImages:          "images",
+	pipeline.FieldDeployer:        deploy.InputManifests,
+	imagetest.FieldStructureTests: "structure-tests",
+	policy.FieldModes:             "test-policy",
+	policy.FieldSizeBudget:        "size-budget",
+	policy.FieldRequiredLabels:    "required-labels",
+	policy.FieldSecretsAllow:      "secrets-allow",
+	smoke.FieldServices:           "services",
+	smoke.FieldEnv:                "smoke-env",
+	smoke.FieldSecrets:            "smoke-secrets",
+	smoke.FieldReadyPath:          "ready-path",
+	smoke.FieldReadyPort:          "ready-port",
+	smoke.FieldGracePeriod:        "grace-period",
+	smoke.FieldTimeout:            "test-timeout",
+}
+
+// inputError is a stage's *field.Error told in the user's terms: the input,
+// then what is wrong with its value and the fix.
+type inputError struct {
+	input string
+	fe    *field.Error
+	err   error // the whole chain, for errors.Is/As
+}
+
+func (e *inputError) Error() string { return fmt.Sprintf("input %q: %v", e.input, e.fe.Err) }
+func (e *inputError) Unwrap() error { return e.err }
+
+// nameInput names the input behind err when a stage reported the field at
+// fault; other errors pass through.
+func nameInput(err error) error {
+	var fe *field.Error
+	if !errors.As(err, &fe) {
+		return err
+	}
+	name, ok := fieldInputs[fe.Field]
+	if !ok {
+		return err
+	}
+	return &inputError{input: name, fe: fe, err: err}
+}

@@ -1,0 +1,22 @@
+package field
+
+import "fmt"
+
+// Error is a problem with one field of a configuration.
+type Error struct {
+	// Field names the field, qualified by its package and type:
+	// "smoke.Config.ReadyPort". Each package declares its fields as constants.
+	Field string
+	// Err says what is wrong with the value and how to fix it, without
+	// naming the field.
+	Err error
+}
+
+func (e *Error) Error() string { return e.Field + ": " + e.Err.Error() }
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Errorf returns an *Error for field f.
+func Errorf(f, format string, args ...any) error {
+	return &Error{Field: f, Err: fmt.Errorf(format, args...)}
+}

@@ -1,0 +1,24 @@
+package field_test
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/deploy-action/deploy-action/pkg/field"
+)
+
+func TestError(t *testing.T) {
+	t.Parallel()
+	err := fmt.Errorf("smoke: %w", field.Errorf("smoke.Config.ReadyPort", "%q is not a port: %w", "http", fs.ErrInvalid))
+	var fe *field.Error
+	require.True(t, errors.As(err, &fe))
+	assert.Equal(t, "smoke.Config.ReadyPort", fe.Field)
+	assert.Equal(t, `"http" is not a port: invalid argument`, fe.Err.Error())
+	assert.Equal(t, `smoke: smoke.Config.ReadyPort: "http" is not a port: invalid argument`, err.Error())
+	assert.ErrorIs(t, err, fs.ErrInvalid, "the cause stays in the chain")
+}
