@@ -33,11 +33,7 @@ const baseImage = "debian:trixie-slim"
 // engine returns a client for the test's Docker engine, or stops the test.
 func engine(t testing.TB) (string, *client.Client) {
 	t.Helper()
-	host := testenv.DockerHost(t)
-	api, err := client.New(client.WithHost(host))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = api.Close() })
-	return host, api
+	return testenv.DockerHost(t), testenv.Engine(t)
 }
 
 // requireBase stops the test when the local base image is missing.
