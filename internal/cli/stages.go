@@ -462,7 +462,7 @@ func (e *env) pushOptions(v *values) ([]push.Option, error) {
 		}
 	}
 	w := e.writer()
-	opts := []push.Option{push.WithKeychain(push.Keychain(getenv, creds...)), push.WithProgress(w),
+	opts := []push.Option{push.WithKeychain(push.Keychain(getenv, creds...)), push.WithProgress(w), push.WithMasker(e.rep.Masker()),
 		push.WithWarnings(func(s string) { e.rep.Warnf("%s", s) })}
 	if d, err := v.requestTimeout(); err != nil {
 		return nil, err
