@@ -245,4 +245,9 @@ func secretsOf(cfg *authn.AuthConfig) secrets {
 	return s
 }
 
-func (s secrets) redact(msg string) string { return s.m.Mask(msg) }
+func (s secrets) redact(msg string) string {
+	if s.m == nil { // no credentials
+		return msg
+	}
+	return s.m.Mask(msg)
+}
