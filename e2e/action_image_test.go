@@ -33,7 +33,9 @@ func TestActionDockerfile(t *testing.T) {
 	}, dockerfile.WithHost(host), dockerfile.WithProgress(&log))
 	require.NoError(t, err)
 	defer b.Close()
-	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Minute)
+	// A cold build compiles the whole binary and its modules in the container
+	// (BuildKit's cache mounts keep them for the next build on the engine).
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Minute)
 	defer cancel()
 	start := time.Now()
 	img, err := b.Build(ctx)
