@@ -3,8 +3,11 @@
 # socket all belong to the runner), so the default "action" stage keeps the root user; the
 # "cli" stage is the same image running as an unprivileged user, for use outside Actions.
 ARG GO_VERSION=1.26
+# The Go image of the build stage. CI, which reaches no registry, passes a local stand-in
+# made as the shop's base is (hack/standin-bases.sh golang: debootstrap + the host's Go).
+ARG BUILD_IMAGE=golang:${GO_VERSION}-bookworm
 
-FROM golang:${GO_VERSION}-bookworm AS build
+FROM ${BUILD_IMAGE} AS build
 WORKDIR /src
 ENV CGO_ENABLED=0 GOFLAGS=-trimpath
 COPY go.mod go.sum ./

@@ -23,21 +23,22 @@ UNIT_PKGS = $(filter-out $(MODULE)/e2e $(MODULE)/e2e/%,$(shell $(GO) list ./...)
 # is kept off the packages whose concurrency lives in a library (client-go's informers
 # are raced through pkg/rollout, the registry client through pkg/push), and off those whose
 # tests spend their time in real images and containers (pkg/build/dockerfile, pkg/smoke,
-# pkg/structure, pkg/imagetest, internal/sandbox: 10-50 times slower under -race).
-#   internal/report     the masker and the line writer, shared by concurrent stages
-#   internal/imagefs    an image's layers read by an errgroup
+# pkg/structure, pkg/imagetest, pkg/internal/sandbox: 10-50 times slower under -race).
+#   internal/report     the masked stream and the line writer, shared by concurrent stages
+#   pkg/mask            the run's one masker, fed and read by concurrent stages
+#   pkg/internal/imagefs  an image's layers read by an errgroup
 #   pkg/apply           objects applied by an errgroup
 #   pkg/policy          layers scanned for secrets by an errgroup, findings behind a mutex
 #   pkg/build/layers    layers compressed by an errgroup
 #   pkg/push            every registry pushed at once
 #   pkg/rollout         the watch: informers, events and logs feeding one verdict
-RACE_PKGS = $(addprefix $(MODULE)/,internal/report internal/imagefs pkg/apply pkg/policy pkg/build/layers pkg/push pkg/rollout)
+RACE_PKGS = $(addprefix $(MODULE)/,internal/report pkg/mask pkg/internal/imagefs pkg/apply pkg/policy pkg/build/layers pkg/push pkg/rollout)
 # Packages with goroutines or locks of their own that run without the race detector, and why:
 # test helpers (internal/testenv, internal/testimage/..., e2e/kubetest/rollouttest), a
 # sync.Once or a server goroutine only (internal/cli, internal/demo), or tests in real
 # images and containers (the rest). `make lint` fails on a package in neither list.
 NORACE_CONCURRENT = internal/cli internal/demo internal/testenv internal/testimage internal/testimage/server \
-	e2e/kubetest/rollouttest pkg/build/dockerfile pkg/smoke pkg/structure pkg/imagetest internal/sandbox
+	e2e/kubetest/rollouttest pkg/build/dockerfile pkg/smoke pkg/structure pkg/imagetest pkg/internal/sandbox
 
 # step NAME COMMAND: prints the step, runs it, prints how long it took.
 step = @printf '==> %s\n' '$(1)'; s=$$SECONDS; $(2); printf '==> %s: ok (%ss)\n' '$(1)' $$((SECONDS - s))

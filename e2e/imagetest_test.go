@@ -14,7 +14,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/deploy-action/deploy-action/internal/sandbox"
 	"github.com/deploy-action/deploy-action/internal/testenv"
 	"github.com/deploy-action/deploy-action/pkg/build/dockerfile"
 	"github.com/deploy-action/deploy-action/pkg/imagetest"
@@ -99,7 +98,7 @@ func testImage(ctx context.Context, t *testing.T, api *client.Client, cfg imaget
 	img, err := dockerfile.Load(ctx, api, ref)
 	require.NoError(t, err)
 	defer img.Close()
-	run := sandbox.NewRunID()
+	run := imagetest.NewRunID()
 	var log strings.Builder
 	tester, err := imagetest.New(cfg, imagetest.WithDockerClient(api), imagetest.WithRunID(run), imagetest.WithLog(&log))
 	require.NoError(t, err)
@@ -109,7 +108,7 @@ func testImage(ctx context.Context, t *testing.T, api *client.Client, cfg imaget
 	t.Logf("%s\n%s", log.String(), rep.Text())
 
 	// Whatever the verdict, the run leaves no container, network, volume or image behind.
-	left, err := sandbox.Leftovers(context.Background(), api, run)
+	left, err := imagetest.Leftovers(context.Background(), api, run)
 	require.NoError(t, err)
 	assert.Empty(t, left, "the image test must remove everything it created")
 	return rep

@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/go-logr/logr"
+	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 	"k8s.io/klog/v2"
 
@@ -36,6 +37,23 @@ type env struct {
 	// summaryFiles get the run's summary when it ends (--summary-file).
 	summaryFiles []string
 	verbose      bool
+	// api is the engine client the stages share (see dockerClient).
+	api *client.Client
+	// flushes write out the last partial line of each progress writer.
+	flushes []func()
+}
+
+// close flushes the progress writers and closes the engine client, once the
+// stages are done with them.
+func (e *env) close() {
+	for _, f := range e.flushes {
+		f()
+	}
+	e.flushes = nil
+	if e.api != nil {
+		e.api.Close()
+		e.api = nil
+	}
 }
 
 // Execute runs the CLI with args and returns the process exit code.
@@ -48,6 +66,7 @@ func Execute(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	err := root.ExecuteContext(ctx)
+	e.close()
 	// The summary of a failed run is the one most worth keeping.
 	for _, f := range e.summaryFiles {
 		if werr := e.rep.WriteSummary(f); werr != nil {
@@ -146,6 +165,7 @@ daemonless sample instead; each part it skips is named with the command that ena
 			if !c.Flags().Changed("summary-file") {
 				e.summaryFiles = demoSummaryFiles
 			}
+			o.Getenv = e.getenv
 			_, err := demo.Run(c.Context(), e.rep, o)
 			return err
 		},

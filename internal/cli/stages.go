@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 
 	"github.com/deploy-action/deploy-action/pkg/apply"
@@ -21,6 +22,7 @@ import (
 	"github.com/deploy-action/deploy-action/pkg/build/dockerfile"
 	"github.com/deploy-action/deploy-action/pkg/build/layers"
 	"github.com/deploy-action/deploy-action/pkg/deploy"
+	"github.com/deploy-action/deploy-action/pkg/engine"
 	"github.com/deploy-action/deploy-action/pkg/imagesource"
 	"github.com/deploy-action/deploy-action/pkg/imagetest"
 	"github.com/deploy-action/deploy-action/pkg/kube"
@@ -252,11 +254,11 @@ func (e *env) tester(v *values) (*imagetest.Tester, error) {
 	if err != nil {
 		return nil, err
 	}
-	w, _ := e.rep.Writer()
-	opts := []imagetest.Option{imagetest.WithLog(w), imagetest.WithMask(e.rep.Mask), imagetest.WithGetenv(e.getenv)}
-	if h := v.strOr("docker-host"); h != "" {
-		opts = append(opts, imagetest.WithDockerHost(h))
+	api, err := e.dockerClient(v)
+	if err != nil {
+		return nil, err
 	}
+	opts := []imagetest.Option{imagetest.WithLog(e.writer()), imagetest.WithMasker(e.rep.Masker()), imagetest.WithGetenv(e.getenv), imagetest.WithDockerClient(api)}
 	// Inside a Docker action the engine publishes ports on the host's loopback,
 	// which is not this container's: the readiness probe joins the run's
 	// network from this container instead.
@@ -335,7 +337,7 @@ func (e *env) config(v *values, stages []pipeline.Stage, closers *[]io.Closer) (
 		}
 	}
 	if from := v.strOr("from"); from != "" {
-		if cfg.Source, err = sourceFunc(from, v.strOr("docker-host")); err != nil {
+		if cfg.Source, err = e.sourceFunc(from, v); err != nil {
 			return cfg, err
 		}
 	}
@@ -414,17 +416,17 @@ func (e *env) builder(v *values, closers *[]io.Closer) (build.Interface, error) 
 	if err != nil {
 		return nil, err
 	}
-	w, _ := e.rep.Writer() // lives as long as the process; flushed line by line
-	opts := []dockerfile.Option{dockerfile.WithProgress(w)}
+	api, err := e.dockerClient(v)
+	if err != nil {
+		return nil, err
+	}
+	opts := []dockerfile.Option{dockerfile.WithProgress(e.writer()), dockerfile.WithDockerClient(api), dockerfile.WithGetenv(e.getenv)}
 	secrets, err := e.buildSecrets(v.text(inputBuildSecrets))
 	if err != nil {
 		return nil, err
 	}
 	for _, s := range secrets {
 		opts = append(opts, dockerfile.WithSecret(s.id, s.value))
-	}
-	if h := v.strOr("docker-host"); h != "" {
-		opts = append(opts, dockerfile.WithHost(h))
 	}
 	b, err := dockerfile.New(dockerfile.Request{
 		ContextDir: v.strOr("context"),
@@ -468,8 +470,8 @@ func (e *env) pushOptions(v *values) ([]push.Option, error) {
 			return e.getenv(k)
 		}
 	}
-	w, _ := e.rep.Writer()
-	opts := []push.Option{push.WithKeychain(push.Keychain(getenv, creds...)), push.WithProgress(w),
+	w := e.writer()
+	opts := []push.Option{push.WithKeychain(push.Keychain(getenv, creds...)), push.WithProgress(w), push.WithMasker(e.rep.Masker()),
 		push.WithWarnings(func(s string) { e.rep.Warnf("%s", s) })}
 	if d, err := v.requestTimeout(); err != nil {
 		return nil, err
@@ -549,7 +551,7 @@ func (e *env) deployer(v *values) (*deploy.Deployer, error) {
 		ApplySet:        v.strOr(apply.InputApplySet),
 		Policy:          policy,
 	}
-	w, _ := e.rep.Writer()
+	w := e.writer()
 	kopts := []kube.Option{kube.WithGetenv(e.getenv), kube.WithUserAgent("deploy-action/" + version), kube.WithWarnings(w)}
 	if d, err := v.requestTimeout(); err != nil {
 		return nil, err
@@ -611,16 +613,50 @@ func (v *values) strOr(n string) string {
 }
 
 // sourceFunc checks the "from" input now and reads the image when the run needs it.
-func sourceFunc(from, dockerHost string) (func(context.Context) (v1.Image, error), error) {
+func (e *env) sourceFunc(from string, v *values) (func(context.Context) (v1.Image, error), error) {
 	// "from" is an image built earlier (see its usage in inputs.go), so a
 	// registry reference is refused with the forms it takes.
-	src, err := imagesource.Parse(from,
+	opts := []imagesource.Option{
 		imagesource.WithInput("from"),
 		imagesource.WithKinds(imagesource.Scratch, imagesource.Layout, imagesource.Tarball, imagesource.Docker),
-		imagesource.WithDockerHost(dockerHost),
-	)
+	}
+	if strings.HasPrefix(from, "docker:") {
+		api, err := e.dockerClient(v)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, imagesource.WithDockerClient(api))
+	}
+	src, err := imagesource.Parse(from, opts...)
 	if err != nil {
 		return nil, err
 	}
 	return src.Image, nil
+}
+
+// dockerClient is the command's one Docker engine client, made on first use
+// from input "docker-host" and the environment by pkg/engine's rules (TLS,
+// API version), shared by every stage, and closed when the command ends.
+func (e *env) dockerClient(v *values) (*client.Client, error) {
+	if e.api != nil {
+		return e.api, nil
+	}
+	opts := []engine.Option{engine.WithGetenv(e.getenv)}
+	if h := v.strOr("docker-host"); h != "" {
+		opts = append(opts, engine.WithHost(h))
+	}
+	api, err := engine.New(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("input \"docker-host\": %w", err)
+	}
+	e.api = api
+	return api, nil
+}
+
+// writer is a line-buffered, masked writer of progress (report.Writer) whose
+// last partial line is written out when the command ends.
+func (e *env) writer() io.Writer {
+	w, flush := e.rep.Writer()
+	e.flushes = append(e.flushes, flush)
+	return w
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/deploy-action/deploy-action/pkg/build"
 	"github.com/deploy-action/deploy-action/pkg/build/layers"
 	"github.com/deploy-action/deploy-action/pkg/deploy"
+	"github.com/deploy-action/deploy-action/pkg/engine"
 	"github.com/deploy-action/deploy-action/pkg/kube"
 	"github.com/deploy-action/deploy-action/pkg/metadata"
 	"github.com/deploy-action/deploy-action/pkg/pin"
@@ -48,8 +49,12 @@ type Options struct {
 	// are next to it. "" leaves the shop out and releases the daemonless
 	// sample instead.
 	ShopDir string
-	// DockerHost is the engine address; the shop needs an engine.
+	// DockerHost is the engine address; the shop needs an engine. The
+	// default is DOCKER_HOST's, with its TLS (see pkg/engine).
 	DockerHost string
+	// Getenv reads the environment (DOCKER_HOST, DOCKER_CERT_PATH, ...);
+	// default os.Getenv.
+	Getenv func(string) string
 	// Version is the version tag the demo pushes (with latest), as in the seed.
 	Version string
 	// Serve keeps the registry up until ctx ends, so the images can be inspected.
@@ -247,7 +252,8 @@ func deployRun(ctx context.Context, rep *report.Reporter, a *app, o Options, ref
 	if err != nil {
 		return nil, err
 	}
-	w, _ := rep.Writer()
+	w, flush := rep.Writer()
+	defer flush()
 	grace := 5 * time.Second
 	d, err := deploy.New(deploy.Config{
 		Access:          kube.Access{Kubeconfig: o.Kubeconfig},
@@ -322,12 +328,17 @@ func writeEmbedded(name string) (string, error) {
 	return dir, nil
 }
 
-func ping(ctx context.Context, host string) (*client.Client, error) {
-	opts := []client.Opt{client.FromEnv}
-	if host != "" {
-		opts = append(opts, client.WithHost(host))
+// ping returns a client of the engine once it answers; the caller closes it.
+func ping(ctx context.Context, o Options) (*client.Client, error) {
+	getenv := o.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
 	}
-	c, err := client.New(opts...)
+	eopts := []engine.Option{engine.WithGetenv(getenv)}
+	if o.DockerHost != "" {
+		eopts = append(eopts, engine.WithHost(o.DockerHost))
+	}
+	c, err := engine.New(eopts...)
 	if err != nil {
 		return nil, err
 	}

@@ -32,19 +32,22 @@ func shopApp(ctx context.Context, rep *report.Reporter, host string, o Options) 
 	if !exists(filepath.Join(o.ShopDir, "Dockerfile")) {
 		return nil, &Skip{Part: part, Reason: "no Dockerfile in " + o.ShopDir, Enable: "make demo (from the repository's checkout)"}, nil
 	}
-	api, err := ping(ctx, o.DockerHost)
+	// One engine client for the builds and the tests, closed after them.
+	api, err := ping(ctx, o)
 	if err != nil {
 		return nil, &Skip{Part: part, Reason: fmt.Sprintf("no Docker engine answers (%v)", err), Enable: EnableEngine}, nil
 	}
-	defer api.Close()
+	keep := false
+	defer func() {
+		if !keep {
+			api.Close()
+		}
+	}()
 	if _, err := api.ImageInspect(ctx, BaseImage); err != nil {
 		return nil, &Skip{Part: part, Reason: "the engine has no " + BaseImage + " to build from", Enable: EnableEngine}, nil
 	}
 	testdata := filepath.Dir(o.ShopDir)
-	var hostOpts []dockerfile.Option
-	if o.DockerHost != "" {
-		hostOpts = append(hostOpts, dockerfile.WithHost(o.DockerHost))
-	}
+	hostOpts := []dockerfile.Option{dockerfile.WithDockerClient(api)}
 
 	end := rep.Group("postgres: the shop's database for its smoke run")
 	if _, err := api.ImageInspect(ctx, PostgresImage); err == nil {
@@ -73,29 +76,30 @@ func shopApp(ctx context.Context, rep *report.Reporter, host string, o Options) 
 	}
 	password := randomHex()
 	rep.Secret(password)
-	w, _ := rep.Writer()
+	w, flush := rep.Writer()
 	tester, err := imagetest.New(imagetest.Config{
 		StructureTests: []string{filepath.Join(testdata, "imagetest", "shop.yaml")},
 		Smoke:          shopSmoke(password),
 		SmokeMode:      imagetest.SmokeOn,
-	}, append(testerHost(o.DockerHost), imagetest.WithLog(w), imagetest.WithMask(rep.Mask))...)
+	}, imagetest.WithDockerClient(api), imagetest.WithLog(w), imagetest.WithMasker(rep.Masker()))
 	if err != nil {
 		builder.Close()
 		return nil, nil, err
 	}
+	keep = true
 	return &app{
 		name: "shop", repo: host + "/acme/shop", builder: builder, tester: tester,
 		manifests: filepath.Join(o.ShopDir, "k8s"), image: "docker.io/acme/shop",
-		closers: []io.Closer{builder, tester},
+		// In order: the engine client goes after the stages that use it, and
+		// the test's last partial log line is written out.
+		closers: []io.Closer{builder, tester, closeFunc(func() error { flush(); return nil }), api},
 	}, nil, nil
 }
 
-func testerHost(h string) []imagetest.Option {
-	if h == "" {
-		return nil
-	}
-	return []imagetest.Option{imagetest.WithDockerHost(h)}
-}
+// closeFunc is a function as an io.Closer.
+type closeFunc func() error
+
+func (f closeFunc) Close() error { return f() }
 
 // shopSmoke runs the shop against PostgreSQL: the schema migrated and the
 // catalogue read back by a command inside the image, as the shop's own CI

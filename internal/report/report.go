@@ -12,13 +12,15 @@ import (
 
 	"github.com/sethvargo/go-githubactions"
 	"golang.org/x/term"
+
+	"github.com/deploy-action/deploy-action/pkg/mask"
 )
 
 // Reporter writes what a run does for the place it runs in: workflow commands,
 // outputs and a job summary inside GitHub Actions; plain lines and key=value
 // outputs on a terminal. Every byte goes through the Masker.
 type Reporter struct {
-	mask    *Masker
+	mask    *mask.Masker
 	out     io.Writer // masked
 	gha     *githubactions.Action
 	actions bool
@@ -53,8 +55,8 @@ func New(opts ...Option) *Reporter {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	m := &Masker{}
-	out := m.Writer(o.out)
+	m := &mask.Masker{}
+	out := &maskWriter{m: m, w: o.out}
 	return &Reporter{
 		mask:    m,
 		out:     out,
@@ -105,6 +107,11 @@ func (r *Reporter) SecretDocument(v string) {
 }
 
 func (r *Reporter) Mask(s string) string { return r.mask.Mask(s) }
+
+// Masker is the run's one masker, for the stages to report the secrets they
+// learn to. A value added there is masked in this process's output; one the
+// runner must also mask in the job's log goes through Secret.
+func (r *Reporter) Masker() mask.Interface { return r.mask }
 
 // Writer returns a line-buffered, masked writer for progress output: whole
 // lines go out as they complete, so a secret split across two writes is still

@@ -2,11 +2,14 @@ package testenv
 
 import (
 	"context"
-	"net"
 	"os"
 	"os/exec"
 	"testing"
 	"time"
+
+	"github.com/moby/moby/client"
+
+	"github.com/deploy-action/deploy-action/pkg/engine"
 )
 
 // InCI reports whether the tests run in CI, where a missing part is a failure.
@@ -36,22 +39,19 @@ func LookPath(t testing.TB, name string) string {
 	return p
 }
 
-// DockerHost returns the Docker engine's address once the engine answers, or stops the test.
+// DockerHost returns the Docker engine's address once the engine answers, or
+// stops the test. The address is DOCKER_HOST's (unix:// or tcp://, with the TLS
+// of DOCKER_CERT_PATH and DOCKER_TLS_VERIFY), else the local socket: the test
+// reaches the engine as the stages will.
 func DockerHost(t testing.TB) string {
 	t.Helper()
-	host := os.Getenv("DOCKER_HOST")
-	sock := "/var/run/docker.sock"
-	if host == "" {
-		host = "unix://" + sock
-	} else if len(host) > 7 && host[:7] == "unix://" {
-		sock = host[7:]
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	var d net.Dialer
-	c, err := d.DialContext(ctx, "unix", sock)
+	host := engine.Host("", os.Getenv)
+	api, err := engine.New()
 	if err == nil {
-		c.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_, err = api.Ping(ctx, client.PingOptions{})
+		cancel()
+		api.Close()
 	}
 	Require(t, err == nil, "a Docker engine at "+host, "run `make setup` (hack/setup.sh) to install and start dockerd")
 	return host

@@ -15,7 +15,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
-	"github.com/moby/moby/client"
+
+	"github.com/deploy-action/deploy-action/pkg/engine"
 )
 
 // OCI annotations that record the base image of an image (image-spec
@@ -144,15 +145,31 @@ func (s Source) layout() (v1.Image, error) {
 }
 
 func (s Source) daemon(ctx context.Context) (v1.Image, error) {
-	copts := []client.Opt{client.FromEnv}
-	if s.o.dockerHost != "" {
-		copts = append(copts, client.WithHost(s.o.dockerHost))
+	if s.o.docker != nil {
+		return daemon.Image(s.ref, daemon.WithContext(ctx), daemon.WithClient(s.o.docker))
 	}
-	c, err := client.New(copts...)
+	eopts := []engine.Option{engine.WithGetenv(s.o.getenv)}
+	if s.o.dockerHost != "" {
+		eopts = append(eopts, engine.WithHost(s.o.dockerHost))
+	}
+	c, err := engine.New(eopts...)
 	if err != nil {
 		return nil, fmt.Errorf("connecting to the Docker engine: %w", err)
 	}
-	return daemon.Image(s.ref, daemon.WithContext(ctx), daemon.WithClient(c))
+	defer c.Close()
+	img, err := daemon.Image(s.ref, daemon.WithContext(ctx), daemon.WithClient(c))
+	if err != nil {
+		return nil, err
+	}
+	// The client closes on return: read the config (an inspect) and the
+	// image (a docker save, held in memory) now, not when they are used.
+	if _, err := img.ConfigFile(); err != nil {
+		return nil, err
+	}
+	if _, err := img.Layers(); err != nil {
+		return nil, err
+	}
+	return img, nil
 }
 
 // findInIndex finds the manifest with digest h anywhere under idx.

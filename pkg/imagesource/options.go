@@ -4,11 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"slices"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/moby/moby/client"
 
 	"github.com/deploy-action/deploy-action/pkg/internal/registryhttp"
 )
@@ -26,6 +28,8 @@ type options struct {
 	platform   v1.Platform
 	explicit   bool // the platform came from WithPlatform
 	dockerHost string
+	docker     *client.Client
+	getenv     func(string) string
 	kinds      []Kind
 	errs       []error
 }
@@ -39,6 +43,7 @@ func defaults() options {
 		insecure: map[string]bool{},
 		platform: v1.Platform{OS: "linux", Architecture: "amd64"},
 		kinds:    allKinds,
+		getenv:   os.Getenv,
 	}
 }
 
@@ -157,10 +162,45 @@ func (o *options) checkPlatform(opt string, p v1.Platform) bool {
 	return true
 }
 
-// WithDockerHost sets the engine address for docker: sources (default: from
-// DOCKER_HOST and the other variables the Docker CLI reads).
+// WithDockerHost sets the engine address for docker: sources, read through a
+// client made by pkg/engine's rules (default: DOCKER_HOST, with the TLS and
+// API version the environment sets). It excludes WithDockerClient.
 func WithDockerHost(h string) Option {
-	return func(o *options) { o.dockerHost = h }
+	return func(o *options) {
+		if o.docker != nil && h != "" {
+			o.fail("WithDockerHost and WithDockerClient exclude each other: give the host to the client")
+		}
+		o.dockerHost = h
+	}
+}
+
+// WithDockerClient reads docker: sources through the caller's engine client
+// (made with pkg/engine). The caller keeps it, and keeps it open while the
+// image is in use: the image is read from the engine when it is used. Without
+// it, a Source makes a client of its own for the read, reads the image into
+// memory and closes the client before Image returns.
+func WithDockerClient(c *client.Client) Option {
+	return func(o *options) {
+		switch {
+		case c == nil:
+			o.fail("WithDockerClient needs a non-nil client")
+		case o.dockerHost != "":
+			o.fail("WithDockerHost and WithDockerClient exclude each other: give the host to the client")
+		}
+		o.docker = c
+	}
+}
+
+// WithGetenv sets how the environment is read when a Source makes its own
+// engine client (default os.Getenv).
+func WithGetenv(getenv func(string) string) Option {
+	return func(o *options) {
+		if getenv == nil {
+			o.fail("WithGetenv needs a non-nil function")
+			return
+		}
+		o.getenv = getenv
+	}
 }
 
 // WithKinds limits the kinds of source the input takes (default: all). Text

@@ -14,9 +14,12 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/moby/moby/client"
 	"golang.org/x/sync/errgroup"
+	"k8s.io/utils/clock"
 
-	"github.com/deploy-action/deploy-action/internal/sandbox"
+	"github.com/deploy-action/deploy-action/pkg/engine"
 	"github.com/deploy-action/deploy-action/pkg/field"
+	"github.com/deploy-action/deploy-action/pkg/internal/sandbox"
+	"github.com/deploy-action/deploy-action/pkg/mask"
 	"github.com/deploy-action/deploy-action/pkg/policy"
 	"github.com/deploy-action/deploy-action/pkg/smoke"
 	"github.com/deploy-action/deploy-action/pkg/structure"
@@ -56,15 +59,16 @@ type options struct {
 	host      string
 	getenv    func(string) string
 	log       io.Writer
-	mask      func(string) string
-	now       func() time.Time
+	masker    mask.Interface
+	clock     clock.Clock
 	run       string
 	probeFrom string
 	http      *http.Client
 }
 
-// WithDockerClient uses an engine API client made by the caller, who keeps
-// ownership of it. It excludes WithDockerHost.
+// WithDockerClient uses an engine API client made by the caller (with
+// pkg/engine), who keeps ownership of it; the structure tests and the smoke
+// run share it. It excludes WithDockerHost.
 func WithDockerClient(c *client.Client) Option {
 	return func(o *options) error {
 		if c == nil {
@@ -75,8 +79,9 @@ func WithDockerClient(c *client.Client) Option {
 	}
 }
 
-// WithDockerHost sets the engine's address (default: DOCKER_HOST, then the
-// local socket). It excludes WithDockerClient.
+// WithDockerHost sets the engine's address, for a Tester that makes its own
+// client by pkg/engine's rules (default: DOCKER_HOST, then the local socket).
+// It excludes WithDockerClient.
 func WithDockerHost(host string) Option {
 	return func(o *options) error {
 		if host == "" {
@@ -87,8 +92,9 @@ func WithDockerHost(host string) Option {
 	}
 }
 
-// WithGetenv sets how the environment is read (DOCKER_HOST, and variables
-// structure tests pass on). Default os.Getenv.
+// WithGetenv sets how the environment is read: variables structure tests pass
+// on and, when the Tester makes its own engine client, DOCKER_HOST,
+// DOCKER_TLS_VERIFY, DOCKER_CERT_PATH and DOCKER_API_VERSION. Default os.Getenv.
 func WithGetenv(getenv func(string) string) Option {
 	return func(o *options) error {
 		if getenv == nil {
@@ -110,25 +116,27 @@ func WithLog(w io.Writer) Option {
 	}
 }
 
-// WithMask sets the function that hides secrets in everything reported
-// (the reporter's masker). The smoke run's secrets are masked anyway.
-func WithMask(mask func(string) string) Option {
+// WithMasker sets the run's masker (the reporter's): the smoke run adds its
+// secrets to it, and everything the Tester reports is masked with it. The
+// default is a masker of the Tester's own.
+func WithMasker(m mask.Interface) Option {
 	return func(o *options) error {
-		if mask == nil {
-			return errors.New("WithMask: the function is nil")
+		if m == nil {
+			return errors.New("WithMasker: the masker is nil")
 		}
-		o.mask = mask
+		o.masker = m
 		return nil
 	}
 }
 
-// WithClock sets the clock that times the test (default time.Now).
-func WithClock(now func() time.Time) Option {
+// WithClock sets the clock that times the test and the smoke run's waits
+// (default the wall clock).
+func WithClock(c clock.Clock) Option {
 	return func(o *options) error {
-		if now == nil {
+		if c == nil {
 			return errors.New("WithClock: the clock is nil")
 		}
-		o.now = now
+		o.clock = c
 		return nil
 	}
 }
@@ -173,7 +181,7 @@ type Tester struct {
 // New validates the whole configuration (policy, test files, smoke run) and
 // returns a Tester: every input error is reported here, before anything runs.
 func New(cfg Config, opts ...Option) (*Tester, error) {
-	o := options{getenv: os.Getenv, log: io.Discard, mask: func(s string) string { return s }, now: time.Now}
+	o := options{getenv: os.Getenv, log: io.Discard, masker: &mask.Masker{}, clock: clock.RealClock{}}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
 			return nil, err
@@ -196,7 +204,7 @@ func New(cfg Config, opts ...Option) (*Tester, error) {
 	}
 	t := &Tester{cfg: cfg, o: o}
 	var err error
-	if t.policy, err = policy.New(cfg.Policy, policy.WithClock(o.now)); err != nil {
+	if t.policy, err = policy.New(cfg.Policy, policy.WithClock(o.clock.Now)); err != nil {
 		return nil, err
 	}
 	files, err := structure.Load(cfg.StructureTests...)
@@ -210,20 +218,17 @@ func New(cfg Config, opts ...Option) (*Tester, error) {
 		}
 	}
 	if needEngine && o.api == nil {
-		host := o.host
-		if host == "" {
-			host = o.getenv("DOCKER_HOST")
+		eopts := []engine.Option{engine.WithGetenv(o.getenv)}
+		if o.host != "" {
+			eopts = append(eopts, engine.WithHost(o.host))
 		}
-		if host == "" {
-			host = "unix:///var/run/docker.sock"
-		}
-		api, err := client.New(client.WithHost(host))
+		api, err := engine.New(eopts...)
 		if err != nil {
-			return nil, fmt.Errorf(`input "docker-host": %q: %w; give the engine's address, e.g. unix:///var/run/docker.sock`, host, err)
+			return nil, fmt.Errorf(`input "docker-host": %w`, err)
 		}
 		t.o.api, t.ownsAPI = api, true
 	}
-	sopts := []structure.Option{structure.WithGetenv(o.getenv), structure.WithClock(o.now), structure.WithRunID(o.run), structure.WithMask(o.mask)}
+	sopts := []structure.Option{structure.WithGetenv(o.getenv), structure.WithClock(o.clock), structure.WithRunID(o.run), structure.WithMasker(o.masker)}
 	if cfg.Smoke.Timeout > 0 {
 		sopts = append(sopts, structure.WithTimeout(cfg.Smoke.Timeout))
 	}
@@ -235,7 +240,7 @@ func New(cfg Config, opts ...Option) (*Tester, error) {
 		return nil, err
 	}
 	if cfg.SmokeMode != SmokeOff {
-		mopts := []smoke.Option{smoke.WithDockerClient(t.o.api), smoke.WithLog(o.log), smoke.WithMask(o.mask), smoke.WithClock(o.now), smoke.WithRunID(o.run)}
+		mopts := []smoke.Option{smoke.WithDockerClient(t.o.api), smoke.WithLog(o.log), smoke.WithMasker(o.masker), smoke.WithClock(o.clock), smoke.WithRunID(o.run)}
 		if o.probeFrom != "" {
 			mopts = append(mopts, smoke.WithProbeFrom(o.probeFrom))
 		}
@@ -259,7 +264,7 @@ func (t *Tester) Close() error {
 }
 
 func (t *Tester) logf(format string, args ...any) {
-	fmt.Fprintln(t.o.log, t.o.mask(fmt.Sprintf(format, args...)))
+	fmt.Fprintln(t.o.log, t.o.masker.Mask(fmt.Sprintf(format, args...)))
 }
 
 // Test runs every test on img. engineRef names the same image in the
@@ -269,7 +274,7 @@ func (t *Tester) logf(format string, args ...any) {
 // everything else, bad input found at run time included, is a case of the
 // report.
 func (t *Tester) Test(ctx context.Context, img v1.Image, engineRef string) (*Report, error) {
-	start := t.o.now()
+	start := t.o.clock.Now()
 	rep := &Report{Image: engineRef}
 	if d, err := img.Digest(); err == nil {
 		rep.Image = d.String()
@@ -291,18 +296,18 @@ func (t *Tester) Test(ctx context.Context, img v1.Image, engineRef string) (*Rep
 		mu.Lock()
 		structureCases, smokeCases = st, sm
 		mu.Unlock()
-		return ctx.Err()
+		return gctx.Err()
 	})
 	err := g.Wait()
 	rep.Cases = append(append(append(rep.Cases, policyCases...), structureCases...), smokeCases...)
 	for i := range rep.Cases {
 		c := &rep.Cases[i]
-		c.Message, c.Output = t.o.mask(c.Message), t.o.mask(c.Output)
+		c.Message, c.Output = t.o.masker.Mask(c.Message), t.o.masker.Mask(c.Output)
 		for j := range c.Details {
-			c.Details[j] = t.o.mask(c.Details[j])
+			c.Details[j] = t.o.masker.Mask(c.Details[j])
 		}
 	}
-	rep.Duration = t.o.now().Sub(start)
+	rep.Duration = t.o.clock.Since(start)
 	if err != nil || ctx.Err() != nil {
 		return rep, fmt.Errorf("image test interrupted: %w", errors.Join(err, ctx.Err()))
 	}
@@ -354,9 +359,9 @@ func (t *Tester) runEngine(ctx context.Context, img v1.Image, engineRef string) 
 					smokeCases = append(smokeCases, Case{Suite: SuiteSmoke, Name: "clean up", Status: Error, Message: err.Error()})
 				}
 			}()
-			start := t.o.now()
+			start := t.o.clock.Now()
 			if ref, loadErr = sb.Load(ctx, img); loadErr == nil {
-				t.logf("loaded the image into the engine as %s in %s", ref, t.o.now().Sub(start).Round(10*time.Millisecond))
+				t.logf("loaded the image into the engine as %s in %s", ref, t.o.clock.Since(start).Round(10*time.Millisecond))
 			}
 		}
 	}
@@ -386,7 +391,7 @@ func (t *Tester) runEngine(ctx context.Context, img v1.Image, engineRef string) 
 	switch {
 	case t.smoke == nil:
 		return structureCases, smokeCases
-	case loadErr != nil && t.cfg.SmokeMode == SmokeAuto && engineRef == "" && isNoEngine(loadErr):
+	case loadErr != nil && t.cfg.SmokeMode == SmokeAuto && engineRef == "" && errors.Is(loadErr, errNoEngine):
 		smokeCases = append(smokeCases, Case{Suite: SuiteSmoke, Name: "smoke run", Status: Skip, Message: loadErr.Error() + `; set input "smoke" to false to leave it out`})
 		return structureCases, smokeCases
 	case loadErr != nil:
@@ -421,11 +426,8 @@ func (t *Tester) runEngine(ctx context.Context, img v1.Image, engineRef string) 
 	return structureCases, smokeCases
 }
 
-// errNoEngine is matched (errors.Is) when the engine does not answer: in
-// auto mode the smoke run is then skipped, not failed.
+// errNoEngine is the cause of a test that found no engine to run containers in.
 var errNoEngine = errors.New("no Docker engine answers")
-
-func isNoEngine(err error) bool { return errors.Is(err, errNoEngine) }
 
 func structureName(tr structure.TestResult) string {
 	return fmt.Sprintf("%s: %s", baseName(tr.File), tr.Name)
@@ -488,4 +490,14 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+// NewRunID returns a random run ID, for WithRunID.
+func NewRunID() string { return sandbox.NewRunID() }
+
+// Leftovers lists what the run left on the engine: containers, networks and
+// volumes with its label, images tagged for it. A finished Test leaves none;
+// a test suite, or a CI job cleaning up after a killed run, checks with it.
+func Leftovers(ctx context.Context, api *client.Client, run string) ([]string, error) {
+	return sandbox.Leftovers(ctx, api, run)
 }

@@ -13,20 +13,17 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/deploy-action/deploy-action/internal/sandbox"
 	"github.com/deploy-action/deploy-action/internal/testenv"
 	"github.com/deploy-action/deploy-action/internal/testimage"
 	"github.com/deploy-action/deploy-action/pkg/imagetest"
+	"github.com/deploy-action/deploy-action/pkg/internal/sandbox"
 	"github.com/deploy-action/deploy-action/pkg/policy"
 	"github.com/deploy-action/deploy-action/pkg/smoke"
 )
 
 func engine(t *testing.T) *client.Client {
 	t.Helper()
-	api, err := client.New(client.WithHost(testenv.DockerHost(t)))
-	require.NoError(t, err)
-	t.Cleanup(func() { api.Close() })
-	return api
+	return testenv.Engine(t)
 }
 
 func cases(r *imagetest.Report) map[string]imagetest.Case {

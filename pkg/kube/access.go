@@ -427,14 +427,17 @@ func fromAPIConfig(raw *clientcmdapi.Config, context, what string, rules clientc
 	// A kubeconfig that names files works on the machine it was made on only;
 	// kubectl can inline them.
 	const fix = "fix the kubeconfig; `kubectl config view --minify --flatten --raw` prints a self-contained one"
+	// clientcmd's errors name files and entries, not values; should one hold a
+	// credential, the caller's masker has it already (see Secrets), and masks
+	// the error where it is printed.
 	cc := clientcmd.NewNonInteractiveClientConfig(*raw, name, &clientcmd.ConfigOverrides{}, rules)
 	cfg, err := cc.ClientConfig()
 	if err != nil {
-		return nil, "", fmt.Errorf("%s, context %q: %s; %s", what, name, redact(raw, err.Error()), fix)
+		return nil, "", fmt.Errorf("%s, context %q: %w; %s", what, name, err, fix)
 	}
 	ns, _, err := cc.Namespace()
 	if err != nil {
-		return nil, "", fmt.Errorf("%s, context %q: %s; %s", what, name, redact(raw, err.Error()), fix)
+		return nil, "", fmt.Errorf("%s, context %q: %w; %s", what, name, err, fix)
 	}
 	return cfg, ns, nil
 }
@@ -543,13 +546,4 @@ func credentials(raw *clientcmdapi.Config) []string {
 	}
 	sort.Slice(secrets, func(i, j int) bool { return len(secrets[i]) > len(secrets[j]) })
 	return secrets
-}
-
-// redact removes every credential of raw from s. clientcmd's validation messages
-// name files and entries, not values, but a message is no place to find out.
-func redact(raw *clientcmdapi.Config, s string) string {
-	for _, v := range credentials(raw) {
-		s = strings.ReplaceAll(s, v, "[redacted]")
-	}
-	return s
 }

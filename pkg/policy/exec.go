@@ -11,7 +11,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
-	"github.com/deploy-action/deploy-action/internal/imagefs"
+	"github.com/deploy-action/deploy-action/pkg/internal/imagefs"
 )
 
 // shells are the programs that, given "-c", make the image's command a shell

@@ -10,7 +10,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
-	"github.com/deploy-action/deploy-action/internal/imagefs"
+	"github.com/deploy-action/deploy-action/pkg/internal/imagefs"
 )
 
 // Status is the outcome of one check.

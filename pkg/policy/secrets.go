@@ -21,7 +21,7 @@ import (
 	"github.com/zricethezav/gitleaks/v8/logging"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/deploy-action/deploy-action/internal/imagefs"
+	"github.com/deploy-action/deploy-action/pkg/internal/imagefs"
 )
 
 // The gitleaks detector with its default rules (some 200 kinds of keys and

@@ -10,13 +10,14 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"sort"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+
+	"github.com/deploy-action/deploy-action/pkg/mask"
 )
 
 // Kinds of failure a caller may act on, matched with errors.Is. The causes stay
@@ -215,17 +216,22 @@ func retryable(err error) bool {
 	return strings.Contains(msg, "http2: server sent GOAWAY") || strings.Contains(msg, "stream error")
 }
 
-// secrets are the credential strings that must never appear in a message.
-type secrets []string
+// secrets are the credential strings that must never appear in a message,
+// masked by the one masker implementation (pkg/mask).
+type secrets struct {
+	values []string
+	m      *mask.Masker
+}
 
 func secretsOf(cfg *authn.AuthConfig) secrets {
+	s := secrets{m: &mask.Masker{}}
 	if cfg == nil {
-		return nil
+		return s
 	}
-	var s secrets
 	add := func(v string) {
 		if v != "" {
-			s = append(s, v)
+			s.values = append(s.values, v)
+			s.m.Add(v)
 		}
 	}
 	add(cfg.Password)
@@ -236,14 +242,12 @@ func secretsOf(cfg *authn.AuthConfig) secrets {
 		// What a Basic Authorization header carries.
 		add(base64.StdEncoding.EncodeToString([]byte(cfg.Username + ":" + cfg.Password)))
 	}
-	// Longest first, so a secret that contains another is masked whole.
-	sort.Slice(s, func(i, j int) bool { return len(s[i]) > len(s[j]) })
 	return s
 }
 
 func (s secrets) redact(msg string) string {
-	for _, v := range s {
-		msg = strings.ReplaceAll(msg, v, "***")
+	if s.m == nil { // no credentials
+		return msg
 	}
-	return msg
+	return s.m.Mask(msg)
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/deploy-action/deploy-action/pkg/internal/registryhttp"
+	"github.com/deploy-action/deploy-action/pkg/mask"
 )
 
 // Option configures a Pusher. Options are checked when the Pusher is made (New),
@@ -33,6 +34,7 @@ type options struct {
 	now       func() time.Time
 	timeout   time.Duration
 	warn      func(string)
+	masker    mask.Interface
 }
 
 // Defaults live here and nowhere else.
@@ -191,6 +193,20 @@ func WithClock(now func() time.Time) Option {
 			return errors.New("push.WithClock: nil clock")
 		}
 		o.now = now
+		return nil
+	}
+}
+
+// WithMasker reports the credentials each push uses (the keychain's: inputs,
+// a Docker config file, a credential helper) to the run's masker, so that
+// whatever prints them later masks them. The Pusher's own messages and
+// errors are masked anyway.
+func WithMasker(m mask.Interface) Option {
+	return func(o *options) error {
+		if m == nil {
+			return errors.New("push.WithMasker: nil masker")
+		}
+		o.masker = m
 		return nil
 	}
 }

@@ -233,6 +233,11 @@ func (p *Pusher) pushOne(ctx context.Context, img v1.Image, digest v1.Hash, tg t
 		return fail(fmt.Errorf("reading credentials for %s: %w", repo.RegistryStr(), err))
 	}
 	sec := secretsOf(cfg)
+	if p.o.masker != nil {
+		for _, v := range sec.values {
+			p.o.masker.Add(v)
+		}
+	}
 	c := classifier{registry: repo.RegistryStr(), repo: repo.Name(), user: cfg.Username, anonymous: auth == authn.Anonymous, secrets: sec, timeout: p.o.timeout,
 		done: func() bool { return ctx.Err() != nil }}
 

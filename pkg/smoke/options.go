@@ -9,6 +9,9 @@ import (
 	"time"
 
 	"github.com/moby/moby/client"
+	"k8s.io/utils/clock"
+
+	"github.com/deploy-action/deploy-action/pkg/mask"
 )
 
 // Option configures a Runner.
@@ -19,9 +22,9 @@ type options struct {
 	host      string
 	getenv    func(string) string
 	log       io.Writer
-	mask      func(string) string
+	masker    mask.Interface
 	run       string
-	now       func() time.Time
+	clock     clock.Clock
 	poll      time.Duration
 	probeFrom string
 	http      *http.Client
@@ -32,15 +35,14 @@ func defaultOptions() options {
 	return options{
 		getenv:   os.Getenv,
 		log:      io.Discard,
-		mask:     func(s string) string { return s },
-		now:      time.Now,
+		clock:    clock.RealClock{},
 		poll:     250 * time.Millisecond,
 		logLines: 60,
 	}
 }
 
-// WithDockerClient uses an engine API client made by the caller, who keeps
-// ownership of it. It excludes WithDockerHost.
+// WithDockerClient uses an engine API client made by the caller (with
+// pkg/engine), who keeps ownership of it. It excludes WithDockerHost.
 func WithDockerClient(c *client.Client) Option {
 	return func(o *options) error {
 		if c == nil {
@@ -54,8 +56,9 @@ func WithDockerClient(c *client.Client) Option {
 	}
 }
 
-// WithDockerHost sets the engine's address (default: DOCKER_HOST, then the
-// local socket). It excludes WithDockerClient.
+// WithDockerHost sets the engine's address, for a Runner that makes its own
+// client by pkg/engine's rules (default: DOCKER_HOST, then the local socket).
+// It excludes WithDockerClient.
 func WithDockerHost(host string) Option {
 	return func(o *options) error {
 		if host == "" {
@@ -69,7 +72,9 @@ func WithDockerHost(host string) Option {
 	}
 }
 
-// WithGetenv sets how DOCKER_HOST is read (default os.Getenv).
+// WithGetenv sets how the environment is read when the Runner makes its own
+// engine client: DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH,
+// DOCKER_API_VERSION (default os.Getenv).
 func WithGetenv(getenv func(string) string) Option {
 	return func(o *options) error {
 		if getenv == nil {
@@ -91,15 +96,17 @@ func WithLog(w io.Writer) Option {
 	}
 }
 
-// WithMask adds a function that hides secrets in every message and log the
-// run produces (the reporter's masker, say). The values of Secrets and the
-// passwords in URLs are masked anyway.
-func WithMask(mask func(string) string) Option {
+// WithMasker sets the run's masker (the reporter's, say): the run adds the
+// values of Secrets to it, and masks its step messages, logs and progress
+// lines with it; passwords in URLs are masked too. Errors are returned as they
+// are, for the caller to mask where it prints them. The default is a masker
+// of the Runner's own.
+func WithMasker(m mask.Interface) Option {
 	return func(o *options) error {
-		if mask == nil {
-			return errors.New("WithMask: the function is nil")
+		if m == nil {
+			return errors.New("WithMasker: the masker is nil")
 		}
-		o.mask = mask
+		o.masker = m
 		return nil
 	}
 }
@@ -116,13 +123,15 @@ func WithRunID(id string) Option {
 	}
 }
 
-// WithClock sets the clock that times the steps (default time.Now).
-func WithClock(now func() time.Time) Option {
+// WithClock sets the clock that times the steps and their waits (default
+// the wall clock); a fake clock (k8s.io/utils/clock/testing) makes them
+// deterministic in tests.
+func WithClock(c clock.Clock) Option {
 	return func(o *options) error {
-		if now == nil {
+		if c == nil {
 			return errors.New("WithClock: the clock is nil")
 		}
-		o.now = now
+		o.clock = c
 		return nil
 	}
 }

@@ -16,13 +16,12 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	"github.com/moby/moby/api/types/container"
-	"github.com/moby/moby/client"
 	"github.com/moby/sys/signal"
 
-	"github.com/deploy-action/deploy-action/internal/sandbox"
+	"github.com/deploy-action/deploy-action/pkg/engine"
+	"github.com/deploy-action/deploy-action/pkg/internal/sandbox"
+	"github.com/deploy-action/deploy-action/pkg/mask"
 )
-
-const defaultHost = "unix:///var/run/docker.sock"
 
 // settle is how long an image or a service with no readiness check must keep
 // running to count as started.
@@ -48,22 +47,22 @@ func New(cfg Config, opts ...Option) (*Runner, error) {
 		return nil, err
 	}
 	r := &Runner{cfg: c, o: o}
+	if o.masker == nil {
+		r.o.masker = &mask.Masker{}
+	}
 	if o.http == nil {
 		r.o.http = &http.Client{Timeout: 2 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse
 		}}
 	}
 	if o.api == nil {
-		host := o.host
-		if host == "" {
-			host = o.getenv("DOCKER_HOST")
+		eopts := []engine.Option{engine.WithGetenv(o.getenv)}
+		if o.host != "" {
+			eopts = append(eopts, engine.WithHost(o.host))
 		}
-		if host == "" {
-			host = defaultHost
-		}
-		api, err := client.New(client.WithHost(host))
+		api, err := engine.New(eopts...)
 		if err != nil {
-			return nil, fmt.Errorf("the Docker host %q: %w; set DOCKER_HOST to unix:///path/to/docker.sock or tcp://host:port", host, err)
+			return nil, err
 		}
 		r.o.api, r.ownsAPI = api, true
 	}
@@ -95,9 +94,12 @@ func (r *Runner) Run(ctx context.Context, img v1.Image, engineRef string) (res *
 	x := &execution{
 		Runner: r, sb: sandbox.New(r.o.api, run), ids: map[string]string{},
 		res: &Result{Run: run, Logs: map[string]string{}}, probeFrom: r.o.probeFrom,
+		logCtx: context.WithoutCancel(ctx),
 	}
-	x.secrets = r.cfg.SecretValues()
-	start := r.o.now()
+	for _, v := range r.cfg.SecretValues() {
+		r.o.masker.Add(v)
+	}
+	start := r.o.clock.Now()
 	defer func() {
 		// Interrupted (a cancelled job is killed seconds after its signal):
 		// clean up at once; collecting logs can take seconds per container.
@@ -107,10 +109,7 @@ func (r *Runner) Run(ctx context.Context, img v1.Image, engineRef string) (res *
 		if cerr := x.sb.Cleanup(ctx); cerr != nil {
 			err = errors.Join(err, fmt.Errorf("removing what the smoke run created (label %s=%s): %w", sandbox.LabelRun, run, cerr))
 		}
-		x.res.Duration = r.o.now().Sub(start)
-		if err != nil {
-			err = errors.New(x.mask(err.Error()))
-		}
+		x.res.Duration = r.o.clock.Since(start)
 	}()
 	err = x.run(ctx, img, engineRef)
 	if err != nil && ctx.Err() != nil {
@@ -122,9 +121,11 @@ func (r *Runner) Run(ctx context.Context, img v1.Image, engineRef string) (res *
 // execution is the state of one run.
 type execution struct {
 	*Runner
-	sb      *sandbox.Sandbox
-	res     *Result
-	secrets []string
+	sb  *sandbox.Sandbox
+	res *Result
+	// logCtx is the run's context without its cancellation: a failed step's
+	// logs are read even when the failure was a deadline.
+	logCtx  context.Context
 	mu      sync.Mutex
 	ids     map[string]string // role ("app", "db", "test") -> container ID
 	network string
@@ -135,21 +136,14 @@ type execution struct {
 	probeFrom string
 }
 
-func (x *execution) mask(s string) string {
-	for _, v := range x.secrets {
-		if len(v) > 0 {
-			s = strings.ReplaceAll(s, v, "***")
-		}
-	}
-	return x.o.mask(s)
-}
+func (x *execution) mask(s string) string { return x.o.masker.Mask(s) }
 
 func (x *execution) logf(format string, args ...any) {
 	fmt.Fprintln(x.o.log, x.mask(fmt.Sprintf("smoke: "+format, args...)))
 }
 
 func (x *execution) step(name string, start time.Time, status Status, msg, logsOf string) {
-	s := Step{Name: name, Status: status, Message: x.mask(msg), Duration: x.o.now().Sub(start)}
+	s := Step{Name: name, Status: status, Message: x.mask(msg), Duration: x.o.clock.Since(start)}
 	if status == Fail && logsOf != "" {
 		s.Logs, s.Container = x.logs(logsOf), logsOf
 	}
@@ -171,7 +165,7 @@ func (x *execution) logs(role string) string {
 	if !ok {
 		return ""
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(x.logCtx, 20*time.Second)
 	defer cancel()
 	out, err := x.sb.Logs(ctx, id, x.o.logLines)
 	if err != nil && out == "" {
@@ -230,7 +224,7 @@ func (x *execution) run(ctx context.Context, img v1.Image, engineRef string) err
 	}
 
 	// Readiness.
-	start := x.o.now()
+	start := x.o.clock.Now()
 	ok, msg, err := x.waitReady(ctx, id, port, cfg)
 	if err != nil {
 		return err
@@ -244,7 +238,7 @@ func (x *execution) run(ctx context.Context, img v1.Image, engineRef string) err
 
 	// The project's tests, inside the image.
 	if len(x.cfg.TestCommand) > 0 {
-		start = x.o.now()
+		start = x.o.clock.Now()
 		ok, msg, err := x.testCommand(ctx)
 		if err != nil {
 			return err
@@ -253,7 +247,7 @@ func (x *execution) run(ctx context.Context, img v1.Image, engineRef string) err
 	}
 
 	// The stop.
-	start = x.o.now()
+	start = x.o.clock.Now()
 	ok, msg, err = x.stop(ctx, id)
 	if err != nil {
 		return err
@@ -308,7 +302,7 @@ func (x *execution) setUp(ctx context.Context, img v1.Image, engineRef string) (
 // startImage creates and starts the image's container, the "image starts"
 // step. ok is false when the engine could not start it (a failed step).
 func (x *execution) startImage(ctx context.Context, cfg *dockerspec.DockerOCIImageConfig, port, hostPort string) (id string, ok bool, err error) {
-	start := x.o.now()
+	start := x.o.clock.Now()
 	spec := sandbox.Spec{Name: x.cfg.Alias, Image: x.image, Env: envList(x.cfg.Env, x.cfg.Secrets), Network: x.network, Aliases: []string{x.cfg.Alias}}
 	if x.cfg.ReadyPath != "" && x.probeFrom == "" {
 		spec.Publish = []sandbox.Publish{{Port: port, HostPort: hostPort}}
@@ -349,12 +343,12 @@ func (x *execution) resolveImage(ctx context.Context, img v1.Image, engineRef st
 	if img == nil {
 		return errors.New("no image to smoke-test: pass the built image or its name in the engine's store")
 	}
-	start := x.o.now()
+	start := x.o.clock.Now()
 	ref, err := x.sb.Load(ctx, img)
 	if err != nil {
 		return err
 	}
-	x.logf("loaded the image into the engine as %s in %s", ref, x.o.now().Sub(start).Round(10*time.Millisecond))
+	x.logf("loaded the image into the engine as %s in %s", ref, x.o.clock.Now().Sub(start).Round(10*time.Millisecond))
 	x.image = ref
 	return nil
 }
@@ -419,12 +413,12 @@ func isPortTaken(err error) bool {
 func (x *execution) sleep(ctx context.Context) error { return x.sleepFor(ctx, x.o.poll) }
 
 func (x *execution) sleepFor(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
+	t := x.o.clock.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
 		return ctx.Err()
-	case <-t.C:
+	case <-t.C():
 		return nil
 	}
 }

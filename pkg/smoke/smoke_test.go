@@ -16,20 +16,16 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/deploy-action/deploy-action/internal/sandbox"
 	"github.com/deploy-action/deploy-action/internal/testenv"
 	"github.com/deploy-action/deploy-action/internal/testimage"
 	"github.com/deploy-action/deploy-action/pkg/field"
+	"github.com/deploy-action/deploy-action/pkg/internal/sandbox"
 	"github.com/deploy-action/deploy-action/pkg/smoke"
 )
 
 func engine(t *testing.T) *client.Client {
 	t.Helper()
-	host := testenv.DockerHost(t)
-	api, err := client.New(client.WithHost(host))
-	require.NoError(t, err)
-	t.Cleanup(func() { api.Close() })
-	return api
+	return testenv.Engine(t)
 }
 
 // syncBuffer is a log the runner writes while the test reads it.

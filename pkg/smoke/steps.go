@@ -14,7 +14,7 @@ import (
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	"github.com/moby/moby/api/types/container"
 
-	"github.com/deploy-action/deploy-action/internal/sandbox"
+	"github.com/deploy-action/deploy-action/pkg/internal/sandbox"
 )
 
 // startServices starts every service, then waits for each to be ready. It
@@ -29,7 +29,7 @@ func (x *execution) startServices(ctx context.Context) (bool, error) {
 	var all []started
 	for _, svc := range x.cfg.Services {
 		name := "service " + svc.Name + " starts"
-		start := x.o.now()
+		start := x.o.clock.Now()
 		info, err := x.sb.Inspect(ctx, svc.Image)
 		if cerrdefs.IsNotFound(err) {
 			x.logf("pulling %s for service %s", svc.Image, svc.Name)
@@ -108,17 +108,17 @@ func (x *execution) waitContainer(ctx context.Context, id string, check bool, si
 		if st.State == nil || !st.State.Running {
 			return false, exitedMessage(st), nil
 		}
-		elapsed := x.o.now().Sub(since)
+		elapsed := x.o.clock.Since(since)
 		if check {
 			if h := st.State.Health; h != nil && h.Status == container.Healthy {
 				return true, fmt.Sprintf("is healthy after %s", elapsed.Round(100*time.Millisecond)), nil
 			}
 		} else if running.IsZero() {
-			running = x.o.now()
-		} else if x.o.now().Sub(running) >= settle {
+			running = x.o.clock.Now()
+		} else if x.o.clock.Since(running) >= settle {
 			return true, fmt.Sprintf("is running (it has no health check, so its readiness is not known) after %s", elapsed.Round(100*time.Millisecond)), nil
 		}
-		if x.o.now().After(deadline) {
+		if x.o.clock.Now().After(deadline) {
 			msg := fmt.Sprintf("is not healthy after %s", x.cfg.Timeout)
 			if h := st.State.Health; h != nil && len(h.Log) > 0 {
 				last := h.Log[len(h.Log)-1]
@@ -160,7 +160,7 @@ func firstLine(s string, n int) string {
 // waitReady waits for the image to be ready: its HTTP path, else its
 // HEALTHCHECK, else a moment of running.
 func (x *execution) waitReady(ctx context.Context, id, port string, cfg *dockerspec.DockerOCIImageConfig) (bool, string, error) {
-	start := x.o.now()
+	start := x.o.clock.Now()
 	if x.cfg.ReadyPath == "" {
 		check := hasHealthcheck(cfg)
 		ok, msg, err := x.waitContainer(ctx, id, check, start)
@@ -204,11 +204,11 @@ func (x *execution) waitReady(ctx context.Context, id, port string, cfg *dockers
 		case err != nil:
 			last = err.Error()
 		case code >= 200 && code < 400:
-			return true, fmt.Sprintf("GET %s answered %d after %s", x.cfg.ReadyPath, code, x.o.now().Sub(start).Round(100*time.Millisecond)), nil
+			return true, fmt.Sprintf("GET %s answered %d after %s", x.cfg.ReadyPath, code, x.o.clock.Since(start).Round(100*time.Millisecond)), nil
 		default:
 			last = fmt.Sprintf("%d %s", code, firstLine(body, 200))
 		}
-		if x.o.now().After(deadline) {
+		if x.o.clock.Now().After(deadline) {
 			return false, fmt.Sprintf("not ready after %s: GET %s on port %s last answered %s%s",
 				x.cfg.Timeout, x.cfg.ReadyPath, strings.TrimSuffix(port, "/tcp"), last, x.readyFix(false)), nil
 		}
@@ -262,7 +262,7 @@ func (x *execution) testCommand(ctx context.Context) (bool, string, error) {
 		return false, "", err
 	}
 	x.track("test", id)
-	start := x.o.now()
+	start := x.o.clock.Now()
 	if err := x.sb.Start(ctx, id); err != nil {
 		if ctx.Err() != nil {
 			return false, "", ctx.Err()
@@ -281,7 +281,7 @@ func (x *execution) testCommand(ctx context.Context) (bool, string, error) {
 		}
 		return false, "", fmt.Errorf("waiting for the test command: %w", err)
 	}
-	took := x.o.now().Sub(start).Round(100 * time.Millisecond)
+	took := x.o.clock.Since(start).Round(100 * time.Millisecond)
 	if code != 0 {
 		return false, fmt.Sprintf("the test command %s exited with code %d after %s; its output is below", quoteArgs(argv), code, took), nil
 	}
@@ -315,11 +315,11 @@ func (x *execution) stop(ctx context.Context, id string) (bool, string, error) {
 	}
 	pid1, perr := x.sb.PID1(ctx, id)
 	sigName, sig := x.stopSignalName()
-	start := x.o.now()
+	start := x.o.clock.Now()
 	if err := x.sb.Stop(ctx, id, x.cfg.GracePeriod); err != nil {
 		return false, "", fmt.Errorf("stopping the image: %w", err)
 	}
-	took := x.o.now().Sub(start).Round(10 * time.Millisecond)
+	took := x.o.clock.Since(start).Round(10 * time.Millisecond)
 	if st, err = x.sb.State(ctx, id); err != nil {
 		return false, "", err
 	}

@@ -11,18 +11,18 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
-	"github.com/deploy-action/deploy-action/internal/sandbox"
+	"github.com/deploy-action/deploy-action/pkg/internal/sandbox"
 )
 
 // command runs one command test: its setup commands, each committed to an
 // image the next one starts from (as the container-structure-test tool
 // does), the command, then its teardown commands.
 func (r *Runner) command(ctx context.Context, sb *sandbox.Sandbox, image, suffix string, f *File, t CommandTest, cf *v1.ConfigFile) (TestResult, error) {
-	start := r.o.now()
+	start := r.o.clock.Now()
 	res := TestResult{File: f.Path, Kind: Command, Name: t.Name}
 	fail := func(format string, args ...any) (TestResult, error) {
 		res.Errors = append(res.Errors, fmt.Sprintf(format, args...))
-		res.Duration = r.o.now().Sub(start)
+		res.Duration = r.o.clock.Since(start)
 		return res, nil
 	}
 	env, err := r.env(f, t)
@@ -64,7 +64,7 @@ func (r *Runner) command(ctx context.Context, sb *sandbox.Sandbox, image, suffix
 		}
 		if code != 0 {
 			_, stderr, _ := sb.Output(ctx, id)
-			return fail("setup command %q exited with code %d: %s", c, code, r.o.mask(lastLine(stderr)))
+			return fail("setup command %q exited with code %d: %s", c, code, r.o.masker.Mask(lastLine(stderr)))
 		}
 		if image, err = sb.Commit(ctx, id); err != nil {
 			return res, err
@@ -82,7 +82,7 @@ func (r *Runner) command(ctx context.Context, sb *sandbox.Sandbox, image, suffix
 	if err != nil {
 		return res, fmt.Errorf("reading the output of %q: %w", t.Name, err)
 	}
-	res.Stdout, res.Stderr = r.o.mask(stdout), r.o.mask(stderr)
+	res.Stdout, res.Stderr = r.o.masker.Mask(stdout), r.o.masker.Mask(stderr)
 	for i, c := range t.Teardown {
 		// As with the container-structure-test tool, a teardown failure is
 		// not the test's.
@@ -107,7 +107,7 @@ func (r *Runner) command(ctx context.Context, sb *sandbox.Sandbox, image, suffix
 	check("stderr", stderr, t.ExpectedError, true)
 	check("stderr", stderr, t.ExcludedError, false)
 	res.Passed = len(res.Errors) == 0
-	res.Duration = r.o.now().Sub(start)
+	res.Duration = r.o.clock.Since(start)
 	return res, nil
 }
 

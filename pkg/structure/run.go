@@ -13,9 +13,12 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/moby/moby/client"
 	"golang.org/x/sync/errgroup"
+	"k8s.io/utils/clock"
 
-	"github.com/deploy-action/deploy-action/internal/imagefs"
-	"github.com/deploy-action/deploy-action/internal/sandbox"
+	"github.com/deploy-action/deploy-action/pkg/engine"
+	"github.com/deploy-action/deploy-action/pkg/internal/imagefs"
+	"github.com/deploy-action/deploy-action/pkg/internal/sandbox"
+	"github.com/deploy-action/deploy-action/pkg/mask"
 )
 
 // Kind is the kind of a test.
@@ -65,15 +68,16 @@ type options struct {
 	api         *client.Client
 	host        string
 	getenv      func(string) string
-	now         func() time.Time
+	clock       clock.PassiveClock
 	timeout     time.Duration
 	concurrency int
 	run         string
-	mask        func(string) string
+	masker      mask.Interface
 }
 
-// WithDockerClient uses an engine API client made by the caller, who keeps
-// ownership of it. Command tests need one (or WithDockerHost).
+// WithDockerClient uses an engine API client made by the caller (with
+// pkg/engine), who keeps ownership of it. Command tests need one, or a client
+// the Runner makes by pkg/engine's rules (WithDockerHost, WithGetenv).
 func WithDockerClient(c *client.Client) Option {
 	return func(o *options) error {
 		if c == nil {
@@ -96,8 +100,10 @@ func WithDockerHost(host string) Option {
 	}
 }
 
-// WithGetenv sets how the environment is read: DOCKER_HOST, and the
-// variables containerRunOptions.envVars passes on (default os.Getenv).
+// WithGetenv sets how the environment is read: the variables
+// containerRunOptions.envVars passes on and, when the Runner makes its own
+// engine client, DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH and
+// DOCKER_API_VERSION (default os.Getenv).
 func WithGetenv(getenv func(string) string) Option {
 	return func(o *options) error {
 		if getenv == nil {
@@ -108,13 +114,13 @@ func WithGetenv(getenv func(string) string) Option {
 	}
 }
 
-// WithClock sets the clock that times the tests (default time.Now).
-func WithClock(now func() time.Time) Option {
+// WithClock sets the clock that times the tests (default the wall clock).
+func WithClock(c clock.PassiveClock) Option {
 	return func(o *options) error {
-		if now == nil {
+		if c == nil {
 			return errors.New("WithClock: the clock is nil")
 		}
-		o.now = now
+		o.clock = c
 		return nil
 	}
 }
@@ -153,13 +159,14 @@ func WithRunID(id string) Option {
 	}
 }
 
-// WithMask adds a function that hides secrets in command output.
-func WithMask(mask func(string) string) Option {
+// WithMasker sets the run's masker, which hides secrets in command output
+// (default: a masker of the Runner's own, which masks passwords in URLs).
+func WithMasker(m mask.Interface) Option {
 	return func(o *options) error {
-		if mask == nil {
-			return errors.New("WithMask: the function is nil")
+		if m == nil {
+			return errors.New("WithMasker: the masker is nil")
 		}
-		o.mask = mask
+		o.masker = m
 		return nil
 	}
 }
@@ -173,7 +180,7 @@ type Runner struct {
 
 // New returns a Runner of files (from Load or Parse).
 func New(files []*File, opts ...Option) (*Runner, error) {
-	o := options{getenv: os.Getenv, now: time.Now, timeout: 2 * time.Minute, concurrency: 2, mask: func(s string) string { return s }}
+	o := options{getenv: os.Getenv, clock: clock.RealClock{}, timeout: 2 * time.Minute, concurrency: 2, masker: &mask.Masker{}}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
 			return nil, err
@@ -184,16 +191,13 @@ func New(files []*File, opts ...Option) (*Runner, error) {
 	}
 	r := &Runner{files: files, o: o}
 	if r.NeedsEngine() && o.api == nil {
-		host := o.host
-		if host == "" {
-			host = o.getenv("DOCKER_HOST")
+		eopts := []engine.Option{engine.WithGetenv(o.getenv)}
+		if o.host != "" {
+			eopts = append(eopts, engine.WithHost(o.host))
 		}
-		if host == "" {
-			host = "unix:///var/run/docker.sock"
-		}
-		api, err := client.New(client.WithHost(host))
+		api, err := engine.New(eopts...)
 		if err != nil {
-			return nil, fmt.Errorf("%w: Docker host %q: %v; set DOCKER_HOST to unix:///path/to/docker.sock or tcp://host:port", errNoEngine, host, err)
+			return nil, fmt.Errorf("%w: %w", errNoEngine, err)
 		}
 		r.o.api, r.ownsAPI = api, true
 	}
@@ -224,7 +228,7 @@ func (r *Runner) NeedsEngine() bool {
 // images the tests create are removed before Run returns. An error means the
 // tests could not run, not that one failed.
 func (r *Runner) Run(ctx context.Context, img v1.Image, engineRef string) (*Result, error) {
-	start := r.o.now()
+	start := r.o.clock.Now()
 	res := &Result{}
 	cf, err := img.ConfigFile()
 	if err != nil {
@@ -260,7 +264,7 @@ func (r *Runner) Run(ctx context.Context, img v1.Image, engineRef string) (*Resu
 		}
 		res.Tests = append(res.Tests, cmds...)
 	}
-	res.Duration = r.o.now().Sub(start)
+	res.Duration = r.o.clock.Since(start)
 	return res, nil
 }
 
@@ -274,9 +278,9 @@ func (r *Runner) needsFS() bool {
 }
 
 func (r *Runner) timed(f *File, kind Kind, name string, check func() []string) TestResult {
-	start := r.o.now()
+	start := r.o.clock.Now()
 	errs := check()
-	return TestResult{File: f.Path, Kind: kind, Name: name, Passed: len(errs) == 0, Errors: errs, Duration: r.o.now().Sub(start)}
+	return TestResult{File: f.Path, Kind: kind, Name: name, Passed: len(errs) == 0, Errors: errs, Duration: r.o.clock.Since(start)}
 }
 
 // expand replaces $VAR and ${VAR} with the image's environment, as the

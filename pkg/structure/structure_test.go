@@ -14,9 +14,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/deploy-action/deploy-action/internal/sandbox"
 	"github.com/deploy-action/deploy-action/internal/testenv"
 	"github.com/deploy-action/deploy-action/internal/testimage"
+	"github.com/deploy-action/deploy-action/pkg/internal/sandbox"
 	"github.com/deploy-action/deploy-action/pkg/structure"
 )
 
@@ -197,10 +197,7 @@ metadataTest:
 
 func engine(t *testing.T) *client.Client {
 	t.Helper()
-	api, err := client.New(client.WithHost(testenv.DockerHost(t)))
-	require.NoError(t, err)
-	t.Cleanup(func() { api.Close() })
-	return api
+	return testenv.Engine(t)
 }
 
 func TestRunCommands(t *testing.T) {

@@ -39,7 +39,7 @@ func readForPush(b *testing.B, img v1.Image) {
 // the same ~150 MB image (one layer of random bytes on scratch), each read as
 // a push reads it.
 func BenchmarkReadBack(b *testing.B) {
-	host, api := engine(b)
+	host, api := testEngine(b)
 	dir := b.TempDir()
 	data := make([]byte, benchImageSize)
 	_, _ = rand.NewChaCha8([32]byte{1}).Read(data)

@@ -21,9 +21,8 @@ import (
 	"github.com/tonistiigi/fsutil"
 
 	"github.com/deploy-action/deploy-action/pkg/build"
+	"github.com/deploy-action/deploy-action/pkg/engine"
 )
-
-const defaultHost = "unix:///var/run/docker.sock"
 
 // Builder builds one Request with the BuildKit embedded in a Docker engine.
 //
@@ -73,29 +72,13 @@ func New(req Request, opts ...Option) (*Builder, error) {
 }
 
 // newAPIClient makes an engine client from the options and the environment,
-// as the docker CLI does. The API version is negotiated on first use, so
-// the same binary talks to a 20.10 engine (API 1.41) and to current ones.
+// by the rules of the one package that owns them (pkg/engine).
 func newAPIClient(o options) (*client.Client, error) {
-	host := o.host
-	if host == "" {
-		host = o.getenv("DOCKER_HOST")
+	eopts := []engine.Option{engine.WithGetenv(o.getenv)}
+	if o.host != "" {
+		eopts = append(eopts, engine.WithHost(o.host))
 	}
-	if host == "" {
-		host = defaultHost
-	}
-	copts := []client.Opt{client.WithHost(host)}
-	if certs := o.getenv("DOCKER_CERT_PATH"); certs != "" {
-		copts = append(copts, client.WithTLSClientConfig(
-			filepath.Join(certs, "ca.pem"), filepath.Join(certs, "cert.pem"), filepath.Join(certs, "key.pem")))
-	}
-	if v := o.getenv("DOCKER_API_VERSION"); v != "" {
-		copts = append(copts, client.WithAPIVersion(v))
-	}
-	c, err := client.New(copts...)
-	if err != nil {
-		return nil, fmt.Errorf("the Docker host %q: %w; set DOCKER_HOST to unix:///path/to/docker.sock or tcp://host:port", host, err)
-	}
-	return c, nil
+	return engine.New(eopts...)
 }
 
 // Request returns the request as validated: absolute paths, defaults filled in.

@@ -30,14 +30,10 @@ import (
 // baseImage is made from debootstrap by the setup script; nothing is pulled.
 const baseImage = "debian:trixie-slim"
 
-// engine returns a client for the test's Docker engine, or stops the test.
-func engine(t testing.TB) (string, *client.Client) {
+// testEngine returns a client for the test's Docker engine, or stops the test.
+func testEngine(t testing.TB) (string, *client.Client) {
 	t.Helper()
-	host := testenv.DockerHost(t)
-	api, err := client.New(client.WithHost(host))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = api.Close() })
-	return host, api
+	return testenv.DockerHost(t), testenv.Engine(t)
 }
 
 // requireBase stops the test when the local base image is missing.
@@ -81,7 +77,7 @@ func writeFiles(t testing.TB, dir string, files map[string]string) {
 // at the end of the test.
 func buildImage(t *testing.T, req Request, opts ...Option) (*Image, *logWriter, error) {
 	t.Helper()
-	host, api := engine(t)
+	host, api := testEngine(t)
 	log := &logWriter{t: t}
 	opts = append([]Option{WithHost(host), WithProgress(log), WithTempDir(t.TempDir())}, opts...)
 	b, err := New(req, opts...)
@@ -133,7 +129,7 @@ func randomID(t testing.TB) string {
 
 func TestBuildDebian(t *testing.T) {
 	t.Parallel()
-	_, api := engine(t)
+	_, api := testEngine(t)
 	requireBase(t, api)
 
 	dir := t.TempDir()
@@ -218,7 +214,7 @@ RUN echo "this stage is past the target and must not run" && exit 1
 
 func TestBuildFailingStep(t *testing.T) {
 	t.Parallel()
-	_, api := engine(t)
+	_, api := testEngine(t)
 	requireBase(t, api)
 
 	dir := t.TempDir()
@@ -251,7 +247,7 @@ RUN for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25; 
 
 func TestBuildErrors(t *testing.T) {
 	t.Parallel()
-	_, api := engine(t)
+	_, api := testEngine(t)
 	requireBase(t, api)
 
 	for _, tc := range []struct {
@@ -291,7 +287,7 @@ func TestBuildErrors(t *testing.T) {
 
 func TestBuildScratch(t *testing.T) {
 	t.Parallel()
-	host, api := engine(t)
+	host, api := testEngine(t)
 
 	dir := t.TempDir()
 	writeFiles(t, dir, map[string]string{
@@ -358,7 +354,7 @@ func TestBuildScratch(t *testing.T) {
 
 func TestBuildCanceled(t *testing.T) {
 	t.Parallel()
-	_, api := engine(t)
+	_, api := testEngine(t)
 	requireBase(t, api)
 
 	dir := t.TempDir()
@@ -376,7 +372,7 @@ func TestBuildCanceled(t *testing.T) {
 
 func TestBuildSecret(t *testing.T) {
 	t.Parallel()
-	_, api := engine(t)
+	_, api := testEngine(t)
 	requireBase(t, api)
 
 	secret := "s3cr3t-" + randomID(t)

@@ -12,8 +12,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/deploy-action/deploy-action/internal/imagefs"
 	"github.com/deploy-action/deploy-action/internal/testimage"
+	"github.com/deploy-action/deploy-action/pkg/internal/imagefs"
 )
 
 type file = testimage.File

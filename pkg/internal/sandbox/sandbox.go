@@ -19,7 +19,7 @@ import (
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/daemon"
 	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/image"
@@ -139,7 +139,8 @@ func (s *Sandbox) Pull(ctx context.Context, ref string) error {
 }
 
 // Load loads img into the engine's store under a tag of the run, removed by
-// Cleanup, and returns the tag.
+// Cleanup, and returns the tag. An image the store holds already (by its
+// config digest) is only tagged.
 func (s *Sandbox) Load(ctx context.Context, img v1.Image) (string, error) {
 	s.mu.Lock()
 	s.loaded++
@@ -149,23 +150,47 @@ func (s *Sandbox) Load(ctx context.Context, img v1.Image) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(tarball.Write(tag, img, pw)) }()
 	// Recorded before the load: a load cut short may still leave the tag.
 	s.mu.Lock()
 	s.images = append(s.images, ref)
 	s.mu.Unlock()
-	resp, err := s.api.ImageLoad(ctx, pr, client.ImageLoadWithQuiet(true))
-	if err != nil {
-		pr.CloseWithError(err)
-		return "", fmt.Errorf("loading the image into the engine: %w", err)
+	lc := &loadClient{Client: s.api}
+	out, err := daemon.Write(tag, img, daemon.WithContext(ctx), daemon.WithClient(lc))
+	// daemon.Write streams the image through a pipe whose reader it leaves
+	// open: close it, so that its writer ends whether or not the engine read
+	// the stream to its end.
+	lc.closeInput()
+	if err == nil {
+		// The engine reports a load that failed in its response stream.
+		err = readJSONStream(strings.NewReader(out))
 	}
-	defer resp.Close()
-	if err := readJSONStream(resp); err != nil {
-		pr.CloseWithError(err)
+	if err != nil {
 		return "", fmt.Errorf("loading the image into the engine: %w", err)
 	}
 	return ref, nil
+}
+
+// loadClient is the engine client as daemon.Write sees it, keeping hold of
+// the stream it loads.
+type loadClient struct {
+	*client.Client
+	mu    sync.Mutex
+	input io.Reader
+}
+
+func (c *loadClient) ImageLoad(ctx context.Context, input io.Reader, opts ...client.ImageLoadOption) (client.ImageLoadResult, error) {
+	c.mu.Lock()
+	c.input = input
+	c.mu.Unlock()
+	return c.Client.ImageLoad(ctx, input, opts...)
+}
+
+func (c *loadClient) closeInput() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if rc, ok := c.input.(io.Closer); ok {
+		rc.Close()
+	}
 }
 
 // readJSONStream reads the engine's progress stream to its end and returns
@@ -449,7 +474,9 @@ func (s *Sandbox) Cleanup(ctx context.Context) error {
 		}
 	}
 	filter := client.Filters{}.Add("label", LabelRun+"="+s.run)
-	if l, err := s.api.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: filter}); err == nil {
+	if l, err := s.api.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: filter}); err != nil {
+		errs = append(errs, fmt.Errorf("listing the run's containers: %w", err))
+	} else {
 		for _, c := range l.Items {
 			containers = appendNew(containers, c.ID)
 		}
@@ -460,7 +487,9 @@ func (s *Sandbox) Cleanup(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("removing container %.12s: %w", id, err))
 		}
 	}
-	if l, err := s.api.NetworkList(ctx, client.NetworkListOptions{Filters: filter}); err == nil {
+	if l, err := s.api.NetworkList(ctx, client.NetworkListOptions{Filters: filter}); err != nil {
+		errs = append(errs, fmt.Errorf("listing the run's networks: %w", err))
+	} else {
 		for _, n := range l.Items {
 			networks = appendNew(networks, n.ID)
 		}
@@ -470,7 +499,9 @@ func (s *Sandbox) Cleanup(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("removing network %.12s: %w", id, err))
 		}
 	}
-	if l, err := s.api.VolumeList(ctx, client.VolumeListOptions{Filters: filter}); err == nil {
+	if l, err := s.api.VolumeList(ctx, client.VolumeListOptions{Filters: filter}); err != nil {
+		errs = append(errs, fmt.Errorf("listing the run's volumes: %w", err))
+	} else {
 		for _, v := range l.Items {
 			volumes = appendNew(volumes, v.Name)
 		}
@@ -480,7 +511,9 @@ func (s *Sandbox) Cleanup(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("removing volume %s: %w", n, err))
 		}
 	}
-	if l, err := s.api.ImageList(ctx, client.ImageListOptions{Filters: filter}); err == nil {
+	if l, err := s.api.ImageList(ctx, client.ImageListOptions{Filters: filter}); err != nil {
+		errs = append(errs, fmt.Errorf("listing the run's images: %w", err))
+	} else {
 		sort.Slice(l.Items, func(i, j int) bool { return l.Items[i].Created < l.Items[j].Created })
 		for _, i := range l.Items {
 			images = appendNew(images, i.ID)

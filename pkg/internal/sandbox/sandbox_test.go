@@ -9,18 +9,16 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/deploy-action/deploy-action/internal/sandbox"
 	"github.com/deploy-action/deploy-action/internal/testenv"
 	"github.com/deploy-action/deploy-action/internal/testimage"
+	"github.com/deploy-action/deploy-action/pkg/internal/sandbox"
 )
 
 // TestCleanupRemovesEverything creates one of each kind of object a run makes, volumes
 // for the image's VOLUME included, and checks that Cleanup leaves none of them.
 func TestCleanupRemovesEverything(t *testing.T) {
 	t.Parallel()
-	api, err := client.New(client.WithHost(testenv.DockerHost(t)))
-	require.NoError(t, err)
-	defer api.Close()
+	api := testenv.Engine(t)
 	ctx := t.Context()
 
 	img := testimage.Server(t)
