@@ -139,8 +139,8 @@ func (s *Sandbox) Pull(ctx context.Context, ref string) error {
 }
 
 // Load loads img into the engine's store under a tag of the run, removed by
-// Cleanup, and returns the tag. An image the store holds already (by its
-// config digest) is only tagged.
+// Cleanup, and returns the tag. The whole image is streamed even when the
+// store holds it already; the engine then only adds the tag.
 func (s *Sandbox) Load(ctx context.Context, img v1.Image) (string, error) {
 	s.mu.Lock()
 	s.loaded++
