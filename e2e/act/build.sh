@@ -30,18 +30,8 @@ die() {
 	exit 1
 }
 
-cache_root() {
-	if [[ -n ${DEPLOY_ACTION_CACHE:-} ]]; then
-		printf '%s\n' "$DEPLOY_ACTION_CACHE"
-		return
-	fi
-	local sys=/var/cache/deploy-action
-	if mkdir -p "$sys" 2>/dev/null && [[ -w $sys ]]; then
-		printf '%s\n' "$sys"
-		return
-	fi
-	printf '%s\n' "${XDG_CACHE_HOME:-$HOME/.cache}/deploy-action"
-}
+# shellcheck source=hack/cache-root.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../../hack/cache-root.sh"
 
 command -v go >/dev/null || die "go is not installed"
 bindir=$(cache_root)/bin
