@@ -66,6 +66,9 @@ func New(api *client.Client, run string) *Sandbox {
 	return &Sandbox{api: api, run: run}
 }
 
+// lock is the image store lock of the sandbox's engine.
+func (s *Sandbox) lock() storeLock { return newStoreLock(s.api.DaemonHost()) }
+
 // Run is the run's ID.
 func (s *Sandbox) Run() string { return s.run }
 
@@ -141,6 +144,13 @@ func (s *Sandbox) Pull(ctx context.Context, ref string) error {
 // Load loads img into the engine's store under a tag of the run, removed by
 // Cleanup, and returns the tag. The whole image is streamed even when the
 // store holds it already; the engine then only adds the tag.
+//
+// An engine with the classic image store does not store and tag an image in
+// one step: when another run removes its last tag of the same image between
+// the two, the engine deletes the image under the load, which then fails or
+// leaves a tag naming nothing. Runs on this machine take turns (storeLock);
+// and Load checks that its tag names the image and loads it again when it
+// does not, up to loadAttempts times.
 func (s *Sandbox) Load(ctx context.Context, img v1.Image) (string, error) {
 	s.mu.Lock()
 	s.loaded++
@@ -150,24 +160,53 @@ func (s *Sandbox) Load(ctx context.Context, img v1.Image) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	id, err := img.ConfigName()
+	if err != nil {
+		return "", fmt.Errorf("loading the image into the engine: %w", err)
+	}
 	// Recorded before the load: a load cut short may still leave the tag.
 	s.mu.Lock()
 	s.images = append(s.images, ref)
 	s.mu.Unlock()
+	unlock, err := s.lock().shared(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
+	for attempt := 1; ; attempt++ {
+		err = s.load(ctx, tag, img)
+		if err == nil {
+			var info image.InspectResponse
+			if info, err = s.Inspect(ctx, ref); err == nil && info.ID != id.String() {
+				err = fmt.Errorf("the engine tagged image %s as %s, not the image loaded (%s)", info.ID, ref, id)
+			}
+		}
+		if err == nil || ctx.Err() != nil || attempt == loadAttempts {
+			break
+		}
+	}
+	if err != nil {
+		return "", fmt.Errorf("loading the image into the engine: %w", err)
+	}
+	return ref, nil
+}
+
+// loadAttempts bounds the loads of one image: see Load.
+const loadAttempts = 3
+
+// load streams img into the engine's store as tag.
+func (s *Sandbox) load(ctx context.Context, tag name.Tag, img v1.Image) error {
 	lc := &loadClient{Client: s.api}
 	out, err := daemon.Write(tag, img, daemon.WithContext(ctx), daemon.WithClient(lc))
 	// daemon.Write streams the image through a pipe whose reader it leaves
 	// open: close it, so that its writer ends whether or not the engine read
 	// the stream to its end.
 	lc.closeInput()
-	if err == nil {
-		// The engine reports a load that failed in its response stream.
-		err = readJSONStream(strings.NewReader(out))
-	}
 	if err != nil {
-		return "", fmt.Errorf("loading the image into the engine: %w", err)
+		return err
 	}
-	return ref, nil
+	// The engine reports a load that failed in its response stream.
+	return readJSONStream(strings.NewReader(out))
 }
 
 // loadClient is the engine client as daemon.Write sees it, keeping hold of
@@ -517,6 +556,13 @@ func (s *Sandbox) Cleanup(ctx context.Context) error {
 		sort.Slice(l.Items, func(i, j int) bool { return l.Items[i].Created < l.Items[j].Created })
 		for _, i := range l.Items {
 			images = appendNew(images, i.ID)
+		}
+	}
+	if len(images) > 0 {
+		if unlock, err := s.lock().exclusive(ctx); err != nil {
+			errs = append(errs, err)
+		} else {
+			defer unlock()
 		}
 	}
 	// Newest first: an image committed from a container of another committed
