@@ -34,6 +34,15 @@ var fieldInputs = map[string]string{
 	smoke.FieldTimeout:            "test-timeout",
 }
 
+// inputNames names a field by the input that sets it, for the messages in
+// which a stage refers to a setting (`input "rollback" is false, so ...`).
+var inputNames field.Names = func(f string) string {
+	if in, ok := fieldInputs[f]; ok {
+		return fmt.Sprintf("input %q", in)
+	}
+	return ""
+}
+
 // inputError is a stage's *field.Error told in the user's terms: the input,
 // then what is wrong with its value and the fix.
 type inputError struct {

@@ -48,3 +48,9 @@ func TestTestInputErrorsNameTheInput(t *testing.T) {
 		})
 	}
 }
+
+func TestInputNames(t *testing.T) {
+	t.Parallel()
+	assert.Equal(t, `input "ready-port"`, inputNames.Of(smoke.FieldReadyPort))
+	assert.Equal(t, "pkg.Config.Unknown", inputNames.Of("pkg.Config.Unknown"))
+}

@@ -20,3 +20,18 @@ func (e *Error) Unwrap() error { return e.Err }
 func Errorf(f, format string, args ...any) error {
 	return &Error{Field: f, Err: fmt.Errorf(format, args...)}
 }
+
+// Names names fields as the user sets them: an action's inputs, a command's
+// flags. A stage given Names writes `input "rollback" is false` where, on its
+// own, it writes `deploy.Config.Rollback is false`.
+type Names func(field string) string
+
+// Of is the user's name for field f: n's, or f itself where n has none.
+func (n Names) Of(f string) string {
+	if n != nil {
+		if s := n(f); s != "" {
+			return s
+		}
+	}
+	return f
+}

@@ -22,3 +22,17 @@ func TestError(t *testing.T) {
 	assert.Equal(t, `smoke: smoke.Config.ReadyPort: "http" is not a port: invalid argument`, err.Error())
 	assert.ErrorIs(t, err, fs.ErrInvalid, "the cause stays in the chain")
 }
+
+func TestNames(t *testing.T) {
+	t.Parallel()
+	var none field.Names
+	assert.Equal(t, "deploy.Config.Rollback", none.Of("deploy.Config.Rollback"), "without names, a field is named as it is")
+	inputs := field.Names(func(f string) string {
+		if f == "deploy.Config.Rollback" {
+			return `input "rollback"`
+		}
+		return ""
+	})
+	assert.Equal(t, `input "rollback"`, inputs.Of("deploy.Config.Rollback"))
+	assert.Equal(t, "deploy.Config.Prune", inputs.Of("deploy.Config.Prune"), "a field the names lack is named as it is")
+}
