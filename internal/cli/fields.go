@@ -7,8 +7,10 @@ import (
 	"github.com/deploy-action/deploy-action/pkg/deploy"
 	"github.com/deploy-action/deploy-action/pkg/field"
 	"github.com/deploy-action/deploy-action/pkg/imagetest"
+	"github.com/deploy-action/deploy-action/pkg/pin"
 	"github.com/deploy-action/deploy-action/pkg/pipeline"
 	"github.com/deploy-action/deploy-action/pkg/policy"
+	"github.com/deploy-action/deploy-action/pkg/render"
 	"github.com/deploy-action/deploy-action/pkg/smoke"
 )
 
@@ -20,6 +22,16 @@ var fieldInputs = map[string]string{
 	pipeline.FieldOutput:          "output",
 	pipeline.FieldImages:          "images",
 	pipeline.FieldDeployer:        deploy.InputManifests,
+	render.FieldPaths:             "manifests",
+	render.FieldFormat:            "manifests-format",
+	render.FieldReleaseName:       "helm-release",
+	render.FieldNamespace:         "namespace",
+	render.FieldValuesFiles:       "helm-values",
+	render.FieldValues:            "helm-set",
+	render.FieldSecretValues:      "helm-set-secrets",
+	render.FieldRoot:              "manifests-root",
+	pin.FieldMappings:             "image-map",
+	pin.FieldUnmatched:            "pin-unmatched",
 	imagetest.FieldStructureTests: "structure-tests",
 	policy.FieldModes:             "test-policy",
 	policy.FieldSizeBudget:        "size-budget",
