@@ -617,7 +617,7 @@ func (e *env) sourceFunc(from string, v *values) (func(context.Context) (v1.Imag
 	// "from" is an image built earlier (see its usage in inputs.go), so a
 	// registry reference is refused with the forms it takes.
 	opts := []imagesource.Option{
-		imagesource.WithInput("from"),
+		imagesource.WithField(pipeline.FieldSource), imagesource.WithFieldNames(inputNames),
 		imagesource.WithKinds(imagesource.Scratch, imagesource.Layout, imagesource.Tarball, imagesource.Docker),
 	}
 	if strings.HasPrefix(from, "docker:") {
