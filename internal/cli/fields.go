@@ -33,6 +33,8 @@ var fieldInputs = map[string]string{
 	pin.FieldMappings:             "image-map",
 	pin.FieldUnmatched:            "pin-unmatched",
 	imagetest.FieldStructureTests: "structure-tests",
+	imagetest.FieldSmokeMode:      "smoke",
+	imagetest.FieldDockerHost:     "docker-host",
 	policy.FieldModes:             "test-policy",
 	policy.FieldSizeBudget:        "size-budget",
 	policy.FieldRequiredLabels:    "required-labels",
@@ -44,6 +46,7 @@ var fieldInputs = map[string]string{
 	smoke.FieldReadyPort:          "ready-port",
 	smoke.FieldGracePeriod:        "grace-period",
 	smoke.FieldTimeout:            "test-timeout",
+	smoke.FieldTestCommand:        "test-command",
 }
 
 // inputNames names a field by the input that sets it, for the messages in

@@ -258,7 +258,8 @@ func (e *env) tester(v *values) (*imagetest.Tester, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := []imagetest.Option{imagetest.WithLog(e.writer()), imagetest.WithMasker(e.rep.Masker()), imagetest.WithGetenv(e.getenv), imagetest.WithDockerClient(api)}
+	opts := []imagetest.Option{imagetest.WithLog(e.writer()), imagetest.WithMasker(e.rep.Masker()), imagetest.WithGetenv(e.getenv), imagetest.WithDockerClient(api),
+		imagetest.WithFieldNames(inputNames)}
 	// Inside a Docker action the engine publishes ports on the host's loopback,
 	// which is not this container's: the readiness probe joins the run's
 	// network from this container instead.
