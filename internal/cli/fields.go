@@ -10,6 +10,7 @@ import (
 	"github.com/deploy-action/deploy-action/pkg/pin"
 	"github.com/deploy-action/deploy-action/pkg/pipeline"
 	"github.com/deploy-action/deploy-action/pkg/policy"
+	"github.com/deploy-action/deploy-action/pkg/push"
 	"github.com/deploy-action/deploy-action/pkg/render"
 	"github.com/deploy-action/deploy-action/pkg/smoke"
 )
@@ -39,6 +40,12 @@ var fieldInputs = map[string]string{
 	policy.FieldSizeBudget:        "size-budget",
 	policy.FieldRequiredLabels:    "required-labels",
 	policy.FieldSecretsAllow:      "secrets-allow",
+	push.FieldRepos:               "images",
+	push.FieldTags:                "tags",
+	push.FieldCAFile:              "registry-ca",
+	push.FieldInsecure:            "insecure-registries",
+	push.FieldRegistry:            "registry",
+	push.FieldPassword:            "password",
 	smoke.FieldServices:           "services",
 	smoke.FieldEnv:                "smoke-env",
 	smoke.FieldSecrets:            "smoke-secrets",

@@ -473,7 +473,7 @@ func (e *env) pushOptions(v *values) ([]push.Option, error) {
 	}
 	w := e.writer()
 	opts := []push.Option{push.WithKeychain(push.Keychain(getenv, creds...)), push.WithProgress(w), push.WithMasker(e.rep.Masker()),
-		push.WithWarnings(func(s string) { e.rep.Warnf("%s", s) })}
+		push.WithWarnings(func(s string) { e.rep.Warnf("%s", s) }), push.WithFieldNames(inputNames)}
 	if d, err := v.requestTimeout(); err != nil {
 		return nil, err
 	} else if d > 0 {
