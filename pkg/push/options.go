@@ -199,9 +199,9 @@ func WithClock(now func() time.Time) Option {
 	}
 }
 
-// WithFieldNames names fields as the user sets them, for the messages that
-// say which setting to change ("check the address in" the repositories' name);
-// without it, they name the field (FieldRepos).
+// WithFieldNames names fields as the user sets them, for the fixes that point
+// at a setting (the repositories, the tags, the CA file, the insecure
+// registries); without it, a fix names the field (FieldRepos).
 func WithFieldNames(n field.Names) Option {
 	return func(o *options) error {
 		o.names = n

@@ -187,9 +187,9 @@ func WithLogLines(n int) Option {
 	}
 }
 
-// WithFieldNames names Config's fields as the user sets them, for the
-// messages that refer to one ("raise" the timeout by the name the user set
-// it by); without it, they name the field (FieldTimeout).
+// WithFieldNames names Config's fields as the user sets them, for the fixes
+// that point at a setting (the timeout to raise, the services to check);
+// without it, a fix names the field (FieldTimeout).
 func WithFieldNames(n field.Names) Option {
 	return func(o *options) error {
 		o.names = n
