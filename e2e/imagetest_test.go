@@ -205,7 +205,7 @@ func TestImageTest(t *testing.T) {
 		assert.Equal(t, imagetest.Fail, c.Status)
 		assert.Contains(t, c.Message, "not ready after 20s: GET /readyz on port 8000 last answered 503")
 		assert.Contains(t, c.Message, "SSL", "the cause, from the server's answer")
-		assert.Contains(t, c.Message, `raise input "timeout"`)
+		assert.Contains(t, c.Message, "raise "+smoke.FieldTimeout, "without names, the field is named as it is")
 		assert.NotEmpty(t, c.Output, "the logs are shown")
 		assert.Equal(t, imagetest.Skip, caseOf(t, rep, "smoke", "image stops on its stop signal").Status)
 	})

@@ -10,6 +10,7 @@ import (
 	"github.com/deploy-action/deploy-action/pkg/pin"
 	"github.com/deploy-action/deploy-action/pkg/pipeline"
 	"github.com/deploy-action/deploy-action/pkg/policy"
+	"github.com/deploy-action/deploy-action/pkg/push"
 	"github.com/deploy-action/deploy-action/pkg/render"
 	"github.com/deploy-action/deploy-action/pkg/smoke"
 )
@@ -33,10 +34,18 @@ var fieldInputs = map[string]string{
 	pin.FieldMappings:             "image-map",
 	pin.FieldUnmatched:            "pin-unmatched",
 	imagetest.FieldStructureTests: "structure-tests",
+	imagetest.FieldSmokeMode:      "smoke",
+	imagetest.FieldDockerHost:     "docker-host",
 	policy.FieldModes:             "test-policy",
 	policy.FieldSizeBudget:        "size-budget",
 	policy.FieldRequiredLabels:    "required-labels",
 	policy.FieldSecretsAllow:      "secrets-allow",
+	push.FieldRepos:               "images",
+	push.FieldTags:                "tags",
+	push.FieldCAFile:              "registry-ca",
+	push.FieldInsecure:            "insecure-registries",
+	push.FieldRegistry:            "registry",
+	push.FieldPassword:            "password",
 	smoke.FieldServices:           "services",
 	smoke.FieldEnv:                "smoke-env",
 	smoke.FieldSecrets:            "smoke-secrets",
@@ -44,6 +53,7 @@ var fieldInputs = map[string]string{
 	smoke.FieldReadyPort:          "ready-port",
 	smoke.FieldGracePeriod:        "grace-period",
 	smoke.FieldTimeout:            "test-timeout",
+	smoke.FieldTestCommand:        "test-command",
 }
 
 // inputNames names a field by the input that sets it, for the messages in

@@ -258,7 +258,8 @@ func (e *env) tester(v *values) (*imagetest.Tester, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := []imagetest.Option{imagetest.WithLog(e.writer()), imagetest.WithMasker(e.rep.Masker()), imagetest.WithGetenv(e.getenv), imagetest.WithDockerClient(api)}
+	opts := []imagetest.Option{imagetest.WithLog(e.writer()), imagetest.WithMasker(e.rep.Masker()), imagetest.WithGetenv(e.getenv), imagetest.WithDockerClient(api),
+		imagetest.WithFieldNames(inputNames)}
 	// Inside a Docker action the engine publishes ports on the host's loopback,
 	// which is not this container's: the readiness probe joins the run's
 	// network from this container instead.
@@ -472,7 +473,7 @@ func (e *env) pushOptions(v *values) ([]push.Option, error) {
 	}
 	w := e.writer()
 	opts := []push.Option{push.WithKeychain(push.Keychain(getenv, creds...)), push.WithProgress(w), push.WithMasker(e.rep.Masker()),
-		push.WithWarnings(func(s string) { e.rep.Warnf("%s", s) })}
+		push.WithWarnings(func(s string) { e.rep.Warnf("%s", s) }), push.WithFieldNames(inputNames)}
 	if d, err := v.requestTimeout(); err != nil {
 		return nil, err
 	} else if d > 0 {
@@ -617,7 +618,7 @@ func (e *env) sourceFunc(from string, v *values) (func(context.Context) (v1.Imag
 	// "from" is an image built earlier (see its usage in inputs.go), so a
 	// registry reference is refused with the forms it takes.
 	opts := []imagesource.Option{
-		imagesource.WithInput("from"),
+		imagesource.WithField(pipeline.FieldSource), imagesource.WithFieldNames(inputNames),
 		imagesource.WithKinds(imagesource.Scratch, imagesource.Layout, imagesource.Tarball, imagesource.Docker),
 	}
 	if strings.HasPrefix(from, "docker:") {

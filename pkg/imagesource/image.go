@@ -70,16 +70,16 @@ func (s Source) BaseImage(ctx context.Context) (v1.Image, map[string]string, err
 		}
 		want := s.o.platform
 		if have := cf.Platform(); have != nil && !platformMatches(*have, want) {
-			return nil, nil, fmt.Errorf("input %q: %s is for %s, not %s; choose an image for %s or drop the platform",
-				s.o.input, s, have, want.String(), want.String())
+			return nil, nil, fmt.Errorf("%s: %s is for %s, not %s; choose an image for %s or drop the platform",
+				s.o.names.Of(s.o.field), s, have, want.String(), want.String())
 		}
 	}
 	return img, anns, nil
 }
 
-// readError names the input and the source: "reading base debian:12: ...".
+// readError names the source as the user wrote it: "reading debian:12: ...".
 func (s Source) readError(err error) error {
-	return fmt.Errorf("reading %s %s: %w", s.o.input, s, err)
+	return fmt.Errorf("reading %s: %w", s, err)
 }
 
 func (s Source) remote(ctx context.Context) (v1.Image, map[string]string, error) {

@@ -9,6 +9,8 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/deploy-action/deploy-action/pkg/field"
 )
 
 // Kind is the kind of image a Source names.
@@ -96,7 +98,8 @@ type Source struct {
 
 // Parse checks the text for an image source now, so that a mistake is
 // reported before anything runs: its syntax, and that a local layout or
-// tarball exists. It reads no image; Source.Image does.
+// tarball exists. It reads no image; Source.Image does. Its errors about the
+// text are *field.Error (see WithField).
 func Parse(s string, opts ...Option) (Source, error) {
 	o, err := makeOptions(opts)
 	if err != nil {
@@ -104,7 +107,7 @@ func Parse(s string, opts ...Option) (Source, error) {
 	}
 	s = strings.TrimSpace(s)
 	if s == "" {
-		return Source{}, fmt.Errorf("input %q is empty; %s", o.input, o.fix())
+		return Source{}, field.Errorf(o.field, "no image given; %s", o.fix())
 	}
 	k := kindOf(s)
 	if !o.takes(k) {
@@ -119,11 +122,11 @@ func Parse(s string, opts ...Option) (Source, error) {
 	case Docker:
 		n := strings.TrimPrefix(s, dockerPrefix)
 		if src.ref, err = name.ParseReference(n); err != nil {
-			err = fmt.Errorf(`input %q: %q is not an image name (%v); write docker:NAME[:TAG], e.g. docker:shop:1`, o.input, s, err)
+			err = field.Errorf(o.field, `%q is not an image name (%v); write docker:NAME[:TAG], e.g. docker:shop:1`, s, err)
 		}
 	case Remote:
 		if src.ref, err = name.ParseReference(s); err != nil {
-			err = fmt.Errorf("input %q: %q is not an image reference (%v); %s%s", o.input, s, err, o.fix(), o.pathHint(s))
+			err = field.Errorf(o.field, "%q is not an image reference (%v); %s%s", s, err, o.fix(), o.pathHint(s))
 		} else if o.insecure[src.ref.Context().RegistryStr()] {
 			src.ref, err = name.ParseReference(s, name.Insecure)
 		}
@@ -149,36 +152,36 @@ func kindOf(s string) Kind {
 }
 
 func (s *Source) parseLayout(text string) error {
-	in := s.o.input
+	f := s.o.field
 	s.path = strings.TrimPrefix(text, layoutPrefix)
 	// A digest never holds "@", a directory might.
 	if i := strings.LastIndex(s.path, "@"); i >= 0 {
 		d := s.path[i+1:]
 		h, err := v1.NewHash(d)
 		if err != nil {
-			return fmt.Errorf(`input %q: %q has a bad digest %q (%v); write oci:DIR@sha256:<64 hex digits>`, in, text, d, err)
+			return field.Errorf(f, `%q has a bad digest %q (%v); write oci:DIR@sha256:<64 hex digits>`, text, d, err)
 		}
 		s.path, s.digest = s.path[:i], &h
 	}
 	if s.path == "" {
-		return fmt.Errorf(`input %q: %q names no directory; write oci:DIR, e.g. oci:dist/image`, in, text)
+		return field.Errorf(f, `%q names no directory; write oci:DIR, e.g. oci:dist/image`, text)
 	}
 	s.path = s.o.resolve(s.path)
 	if _, err := os.Stat(filepath.Join(s.path, "index.json")); err != nil {
-		return fmt.Errorf(`input %q: %s is not an OCI image layout (no readable index.json: %v); write one with "deploy-action build --output DIR", "skopeo copy ... oci:DIR" or "crane pull --format=oci"`, in, s.path, err)
+		return field.Errorf(f, `%s is not an OCI image layout (no readable index.json: %v); write one with "deploy-action build --output DIR", "skopeo copy ... oci:DIR" or "crane pull --format=oci"`, s.path, err)
 	}
 	return nil
 }
 
 func (s *Source) parseTarball(text string) error {
-	in := s.o.input
+	f := s.o.field
 	s.path = strings.TrimPrefix(text, tarballPrefix)
 	if s.path == "" {
-		return fmt.Errorf(`input %q: %q names no file; write tarball:FILE, e.g. tarball:image.tar from "docker save"`, in, text)
+		return field.Errorf(f, `%q names no file; write tarball:FILE, e.g. tarball:image.tar from "docker save"`, text)
 	}
 	s.path = s.o.resolve(s.path)
 	if fi, err := os.Stat(s.path); err != nil || !fi.Mode().IsRegular() {
-		return fmt.Errorf(`input %q: %s is not a readable file; save an image there with "docker save IMAGE -o FILE"`, in, s.path)
+		return field.Errorf(f, `%s is not a readable file; save an image there with "docker save IMAGE -o FILE"`, s.path)
 	}
 	return nil
 }
@@ -190,7 +193,7 @@ func (o options) resolve(p string) string {
 	return filepath.Join(o.dir, p)
 }
 
-// fix lists the kinds the input takes: `use "scratch", ... or "docker:NAME"`.
+// fix lists the kinds the field takes: `use "scratch", ... or "docker:NAME"`.
 func (o options) fix() string {
 	forms := make([]string, len(o.kinds))
 	for i, k := range o.kinds {
@@ -202,18 +205,18 @@ func (o options) fix() string {
 	return "use " + strings.Join(forms[:len(forms)-1], ", ") + " or " + forms[len(forms)-1]
 }
 
-// refuse explains that the input does not take text of kind k.
+// refuse explains that the field does not take text of kind k.
 func (o options) refuse(k Kind, s string) error {
 	switch {
 	case k == Remote:
-		return fmt.Errorf("input %q: %q is not an image source; %s%s", o.input, s, o.fix(), o.pathHint(s))
+		return field.Errorf(o.field, "%q is not an image source; %s%s", s, o.fix(), o.pathHint(s))
 	case k == Docker && o.takes(Tarball):
 		// Reading the engine needs a daemon; a saved tarball does not.
-		file := o.input + ".tar"
-		return fmt.Errorf(`input %q: %q is %s, which this input cannot read; run "docker save %s -o %s" and use tarball:%s`,
-			o.input, s, k.noun(), strings.TrimPrefix(s, dockerPrefix), file, file)
+		const file = "image.tar"
+		return field.Errorf(o.field, `%q is %s, which this input cannot read; run "docker save %s -o %s" and use tarball:%s`,
+			s, k.noun(), strings.TrimPrefix(s, dockerPrefix), file, file)
 	}
-	return fmt.Errorf("input %q: %q is %s, which this input does not take; %s", o.input, s, k.noun(), o.fix())
+	return field.Errorf(o.field, "%q is %s, which this input does not take; %s", s, k.noun(), o.fix())
 }
 
 // pathHint suggests the prefix a local path needs, when s names one.

@@ -27,6 +27,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/deploy-action/deploy-action/pkg/field"
 	"github.com/deploy-action/deploy-action/pkg/imagesource"
 )
 
@@ -94,6 +95,16 @@ func newRegistry(t *testing.T) string {
 	return strings.TrimPrefix(srv.URL, "http://")
 }
 
+// baseField is a caller's field, named as a caller's input would be.
+const baseField = "build.Spec.Base"
+
+var inputNames field.Names = func(f string) string {
+	if f == baseField {
+		return `input "base"`
+	}
+	return ""
+}
+
 func TestParse(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -140,7 +151,7 @@ func TestParseErrors(t *testing.T) {
 	dir := t.TempDir()
 	writeLayout(t, filepath.Join(dir, "out"), empty.Index)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "img.tar"), []byte("x"), 0o644))
-	base := []imagesource.Option{imagesource.WithInput("base"), imagesource.WithDir(dir),
+	base := []imagesource.Option{imagesource.WithField(baseField), imagesource.WithDir(dir),
 		imagesource.WithKinds(imagesource.Scratch, imagesource.Remote, imagesource.Layout, imagesource.Tarball)}
 	from := []imagesource.Option{imagesource.WithDir(dir),
 		imagesource.WithKinds(imagesource.Scratch, imagesource.Layout, imagesource.Tarball, imagesource.Docker)}
@@ -151,24 +162,24 @@ func TestParseErrors(t *testing.T) {
 		opts []imagesource.Option
 		want []string
 	}{
-		{name: "empty", text: " ", want: []string{`input "from" is empty; use "scratch", an image reference such as "debian:trixie-slim", "oci:DIR[@sha256:...]", "tarball:FILE" or "docker:NAME"`}},
+		{name: "empty", text: " ", want: []string{`imagesource.Parse: no image given; use "scratch", an image reference such as "debian:trixie-slim", "oci:DIR[@sha256:...]", "tarball:FILE" or "docker:NAME"`}},
 		{name: "empty, named input and kinds", text: "", opts: base,
-			want: []string{`input "base" is empty; use "scratch", an image reference such as "debian:trixie-slim", "oci:DIR[@sha256:...]" or "tarball:FILE"`}},
-		{name: "bad reference", text: "Not A Ref", opts: base, want: []string{`input "base": "Not A Ref" is not an image reference`, `use "scratch"`}},
+			want: []string{`build.Spec.Base: no image given; use "scratch", an image reference such as "debian:trixie-slim", "oci:DIR[@sha256:...]" or "tarball:FILE"`}},
+		{name: "bad reference", text: "Not A Ref", opts: base, want: []string{`build.Spec.Base: "Not A Ref" is not an image reference`, `use "scratch"`}},
 		{name: "layout without index", text: "oci:nope", opts: base,
-			want: []string{`input "base": ` + dir + `/nope is not an OCI image layout (no readable index.json`, "crane pull --format=oci"}},
+			want: []string{`build.Spec.Base: ` + dir + `/nope is not an OCI image layout (no readable index.json`, "crane pull --format=oci"}},
 		{name: "layout with bad digest", text: "oci:out@sha256:zz", want: []string{`"oci:out@sha256:zz" has a bad digest "sha256:zz"`, "oci:DIR@sha256:<64 hex digits>"}},
 		{name: "layout without directory", text: "oci:@" + someDigest, want: []string{"names no directory; write oci:DIR"}},
 		{name: "tarball without file", text: "tarball:", want: []string{`"tarball:" names no file; write tarball:FILE`}},
 		{name: "missing tarball", text: "tarball:nope.tar", opts: base, want: []string{dir + "/nope.tar is not a readable file", "docker save IMAGE -o FILE"}},
 		{name: "tarball is a directory", text: "tarball:out", opts: base, want: []string{"/out is not a readable file"}},
-		{name: "bad docker name", text: "docker:", want: []string{`input "from": "docker:" is not an image name`, "docker:shop:1"}},
+		{name: "bad docker name", text: "docker:", want: []string{`imagesource.Parse: "docker:" is not an image name`, "docker:shop:1"}},
 		{name: "docker where the engine is out of reach", text: "docker:shop:1", opts: base,
-			want: []string{`input "base": "docker:shop:1" is an image in the Docker engine, which this input cannot read; run "docker save shop:1 -o base.tar" and use tarball:base.tar`}},
+			want: []string{`build.Spec.Base: "docker:shop:1" is an image in the Docker engine, which this input cannot read; run "docker save shop:1 -o image.tar" and use tarball:image.tar`}},
 		{name: "docker without tarball", text: "docker:shop:1", opts: []imagesource.Option{imagesource.WithKinds(imagesource.Scratch)},
 			want: []string{`"docker:shop:1" is an image in the Docker engine, which this input does not take; use "scratch"`}},
 		{name: "registry where only local images go", text: "debian:trixie-slim", opts: from,
-			want: []string{`input "from": "debian:trixie-slim" is not an image source; use "scratch", "oci:DIR[@sha256:...]", "tarball:FILE" or "docker:NAME"`}},
+			want: []string{`imagesource.Parse: "debian:trixie-slim" is not an image source; use "scratch", "oci:DIR[@sha256:...]", "tarball:FILE" or "docker:NAME"`}},
 		{name: "a directory without oci:", text: dir + "/out", opts: from,
 			want: []string{`is not an image source`, `(for the OCI image layout in that directory, write "oci:` + dir + `/out")`}},
 		{name: "a file without tarball:", text: "img.tar", opts: from,
@@ -183,6 +194,9 @@ func TestParseErrors(t *testing.T) {
 			t.Parallel()
 			_, err := imagesource.Parse(tc.text, tc.opts...)
 			require.Error(t, err)
+			var fe *field.Error
+			require.ErrorAs(t, err, &fe, "the error names the field at fault")
+			assert.Contains(t, []string{imagesource.FieldText, baseField}, fe.Field)
 			for _, w := range tc.want {
 				assert.Contains(t, err.Error(), w)
 			}
@@ -199,7 +213,7 @@ func TestOptionsRejected(t *testing.T) {
 	}{
 		{"nil keychain", imagesource.WithKeychain(nil), "WithKeychain needs a non-nil keychain"},
 		{"nil transport", imagesource.WithTransport(nil), "WithTransport needs a non-nil transport"},
-		{"no input name", imagesource.WithInput(""), "WithInput needs a name"},
+		{"no field", imagesource.WithField(""), "WithField needs a field"},
 		{"no kinds", imagesource.WithKinds(), "WithKinds needs at least one kind"},
 		{"unknown kind", imagesource.WithKinds(imagesource.Kind(42)), "42 is not a Kind"},
 		{"platform without architecture", imagesource.WithPlatform(v1.Platform{OS: "linux"}), "WithPlatform needs an OS and an architecture"},
@@ -269,15 +283,15 @@ func TestImage(t *testing.T) {
 		{name: "image without a platform, platform asked for", text: "oci:" + two + "@" + digest(t, plain).String(),
 			opts: []imagesource.Option{imagesource.WithPlatform(arm64)}, want: plain},
 
-		{name: "single image of another platform", text: singleRef, opts: []imagesource.Option{imagesource.WithInput("base"), imagesource.WithPlatform(arm64)},
+		{name: "single image of another platform", text: singleRef, opts: []imagesource.Option{imagesource.WithField(baseField), imagesource.WithFieldNames(inputNames), imagesource.WithPlatform(arm64)},
 			wantErr: []string{`input "base": ` + singleRef + " is for linux/amd64, not linux/arm64; choose an image for linux/arm64 or drop the platform"}},
 		{name: "registry index without the platform", text: multiRef, opts: []imagesource.Option{imagesource.WithPlatform(v1.Platform{OS: "linux", Architecture: "s390x"})},
-			wantErr: []string{"reading from " + multiRef + ": it has no image for linux/s390x, only for linux/amd64, linux/arm64/v8; set the platform to one of them"}},
-		{name: "missing in registry", text: host + "/base/single:nope", opts: []imagesource.Option{imagesource.WithInput("base")},
-			wantErr: []string{"reading base " + host + "/base/single:nope: "}},
+			wantErr: []string{"reading " + multiRef + ": it has no image for linux/s390x, only for linux/amd64, linux/arm64/v8; set the platform to one of them"}},
+		{name: "missing in registry", text: host + "/base/single:nope", opts: []imagesource.Option{imagesource.WithField(baseField)},
+			wantErr: []string{"reading " + host + "/base/single:nope: "}},
 		{name: "layout with two images", text: "oci:" + two, wantErr: []string{"the layout holds 2 entries; name one as oci:" + two + "@sha256:"}},
 		{name: "layout, unknown digest", text: "oci:" + multi + "@" + digest(t, empty.Image).String(), wantErr: []string{"no manifest sha256:", "jq .manifests index.json"}},
-		{name: "empty layout", text: "oci:" + emptyLayout, wantErr: []string{"reading from oci:" + emptyLayout + ": the layout holds no image"}},
+		{name: "empty layout", text: "oci:" + emptyLayout, wantErr: []string{"reading oci:" + emptyLayout + ": the layout holds no image"}},
 		{name: "not a tarball", text: "tarball:" + filepath.Join(dir, "notatar"), wantErr: []string{"it is not an image tarball", "docker save IMAGE -o FILE"}},
 	}
 	for _, tc := range tests {
@@ -329,7 +343,7 @@ func TestResolve(t *testing.T) {
 	assert.Equal(t, digest(t, img), digest(t, got))
 
 	_, err = imagesource.Resolve(ctx, "oci:"+filepath.Join(dir, "nope"))
-	assert.ErrorContains(t, err, `input "from": `+dir+"/nope is not an OCI image layout")
+	assert.ErrorContains(t, err, imagesource.FieldText+": "+dir+"/nope is not an OCI image layout")
 }
 
 func TestZeroSource(t *testing.T) {
@@ -405,7 +419,7 @@ func TestHungRegistryTimesOut(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	host := ln.Addr().String()
-	_, err = imagesource.Resolve(ctx, host+"/shop:1", imagesource.WithInput("base"),
+	_, err = imagesource.Resolve(ctx, host+"/shop:1", imagesource.WithField(baseField),
 		imagesource.WithKeychain(authn.NewMultiKeychain()), imagesource.WithRequestTimeout(200*time.Millisecond))
 	require.Error(t, err)
 	require.NoError(t, ctx.Err(), "the request timeout ended the read, not the outer deadline")

@@ -12,6 +12,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/moby/moby/client"
 
+	"github.com/deploy-action/deploy-action/pkg/field"
 	"github.com/deploy-action/deploy-action/pkg/internal/registryhttp"
 )
 
@@ -19,7 +20,8 @@ import (
 type Option func(*options)
 
 type options struct {
-	input      string
+	field      string
+	names      field.Names
 	dir        string
 	keychain   authn.Keychain
 	transport  http.RoundTripper // nil: registryhttp's, from timeout and insecure
@@ -37,7 +39,7 @@ type options struct {
 // defaults are the only place the outside world comes in by default.
 func defaults() options {
 	return options{
-		input:    "from",
+		field:    FieldText,
 		keychain: authn.DefaultKeychain,
 		timeout:  registryhttp.DefaultTimeout,
 		insecure: map[string]bool{},
@@ -69,15 +71,25 @@ func makeOptions(opts []Option) (options, error) {
 	return o, nil
 }
 
-// WithInput names the input the text came from, for error messages
-// (default "from").
-func WithInput(name string) Option {
+// FieldText is the text Parse reads, as its *field.Error names it unless
+// WithField names the caller's field.
+const FieldText = "imagesource.Parse"
+
+// WithField names the caller's field the text came from ("layers.Spec.Base"):
+// Parse's errors are *field.Error of it (default FieldText).
+func WithField(f string) Option {
 	return func(o *options) {
-		if name == "" {
-			o.fail("WithInput needs a name")
+		if f == "" {
+			o.fail("WithField needs a field")
 		}
-		o.input = name
+		o.field = f
 	}
+}
+
+// WithFieldNames names fields as the user sets them, for the messages of
+// Image that refer to the field (default: the field as it is).
+func WithFieldNames(n field.Names) Option {
+	return func(o *options) { o.names = n }
 }
 
 // WithDir sets the directory that relative oci: and tarball: paths are

@@ -28,7 +28,7 @@ import (
 // SmokeMode says whether the smoke run happens.
 type SmokeMode string
 
-// Smoke modes, the values of the "smoke" input.
+// Smoke modes, the values of Config.SmokeMode.
 const (
 	// SmokeAuto runs the smoke run when a Docker engine answers, and reports
 	// it skipped, with the reason, when none does.
@@ -37,8 +37,13 @@ const (
 	SmokeOff  SmokeMode = "false"
 )
 
-// FieldStructureTests is Config.StructureTests, as a *field.Error names it.
-const FieldStructureTests = "imagetest.Config.StructureTests"
+// Fields of Config and of the options, as a *field.Error or a field.Names
+// names them.
+const (
+	FieldStructureTests = "imagetest.Config.StructureTests"
+	FieldSmokeMode      = "imagetest.Config.SmokeMode"
+	FieldDockerHost     = "imagetest.WithDockerHost"
+)
 
 // Config is what to test.
 type Config struct {
@@ -64,6 +69,7 @@ type options struct {
 	run       string
 	probeFrom string
 	http      *http.Client
+	names     field.Names
 }
 
 // WithDockerClient uses an engine API client made by the caller (with
@@ -85,7 +91,7 @@ func WithDockerClient(c *client.Client) Option {
 func WithDockerHost(host string) Option {
 	return func(o *options) error {
 		if host == "" {
-			return errors.New(`input "docker-host" is empty; give the engine's address, e.g. unix:///var/run/docker.sock`)
+			return field.Errorf(FieldDockerHost, "the address is empty; give the engine's address, e.g. unix:///var/run/docker.sock")
 		}
 		o.host = host
 		return nil
@@ -167,6 +173,16 @@ func WithHTTPClient(c *http.Client) Option {
 	}
 }
 
+// WithFieldNames names fields as the user sets them, for the messages that
+// say which setting to change; the policy checks and the smoke run get them
+// too. Without it, messages name the field (FieldDockerHost).
+func WithFieldNames(n field.Names) Option {
+	return func(o *options) error {
+		o.names = n
+		return nil
+	}
+}
+
 // Tester tests images, one at a time (everything a test creates on the
 // engine is named after the Tester's run ID). Make one with New; Close it when done.
 type Tester struct {
@@ -197,14 +213,14 @@ func New(cfg Config, opts ...Option) (*Tester, error) {
 		cfg.SmokeMode = SmokeAuto
 	case SmokeAuto, SmokeOn, SmokeOff:
 	default:
-		return nil, fmt.Errorf(`input "smoke": %q is not auto, true or false`, cfg.SmokeMode)
+		return nil, field.Errorf(FieldSmokeMode, "%q is not auto, true or false", cfg.SmokeMode)
 	}
 	if o.run == "" {
 		o.run = sandbox.NewRunID()
 	}
 	t := &Tester{cfg: cfg, o: o}
 	var err error
-	if t.policy, err = policy.New(cfg.Policy, policy.WithClock(o.clock.Now)); err != nil {
+	if t.policy, err = policy.New(cfg.Policy, policy.WithClock(o.clock.Now), policy.WithFieldNames(o.names)); err != nil {
 		return nil, err
 	}
 	files, err := structure.Load(cfg.StructureTests...)
@@ -224,7 +240,7 @@ func New(cfg Config, opts ...Option) (*Tester, error) {
 		}
 		api, err := engine.New(eopts...)
 		if err != nil {
-			return nil, fmt.Errorf(`input "docker-host": %w`, err)
+			return nil, &field.Error{Field: FieldDockerHost, Err: err}
 		}
 		t.o.api, t.ownsAPI = api, true
 	}
@@ -240,7 +256,7 @@ func New(cfg Config, opts ...Option) (*Tester, error) {
 		return nil, err
 	}
 	if cfg.SmokeMode != SmokeOff {
-		mopts := []smoke.Option{smoke.WithDockerClient(t.o.api), smoke.WithLog(o.log), smoke.WithMasker(o.masker), smoke.WithClock(o.clock), smoke.WithRunID(o.run)}
+		mopts := []smoke.Option{smoke.WithDockerClient(t.o.api), smoke.WithLog(o.log), smoke.WithMasker(o.masker), smoke.WithClock(o.clock), smoke.WithRunID(o.run), smoke.WithFieldNames(o.names)}
 		if o.probeFrom != "" {
 			mopts = append(mopts, smoke.WithProbeFrom(o.probeFrom))
 		}
@@ -332,7 +348,7 @@ func (t *Tester) runPolicy(ctx context.Context, img v1.Image) []Case {
 		case policy.Failure:
 			c.Status = Fail
 		case policy.Skipped:
-			c.Status, c.Message = Skip, "off (input \"test-policy\")"
+			c.Status, c.Message = Skip, "off ("+t.o.names.Of(policy.FieldModes)+")"
 		}
 		cases = append(cases, c)
 	}
@@ -350,7 +366,7 @@ func (t *Tester) runEngine(ctx context.Context, img v1.Image, engineRef string) 
 	var loadErr error
 	if needEngine && t.o.api != nil {
 		if _, err := t.o.api.Ping(ctx, client.PingOptions{}); err != nil {
-			loadErr = fmt.Errorf("%w at %s (%v); start dockerd, or set input \"docker-host\"", errNoEngine, t.o.api.DaemonHost(), err)
+			loadErr = fmt.Errorf("%w at %s (%v); start dockerd, or set %s", errNoEngine, t.o.api.DaemonHost(), err, t.o.names.Of(FieldDockerHost))
 		}
 		if loadErr == nil && ref == "" {
 			sb := sandbox.New(t.o.api, t.o.run)
@@ -392,7 +408,7 @@ func (t *Tester) runEngine(ctx context.Context, img v1.Image, engineRef string) 
 	case t.smoke == nil:
 		return structureCases, smokeCases
 	case loadErr != nil && t.cfg.SmokeMode == SmokeAuto && engineRef == "" && errors.Is(loadErr, errNoEngine):
-		smokeCases = append(smokeCases, Case{Suite: SuiteSmoke, Name: "smoke run", Status: Skip, Message: loadErr.Error() + `; set input "smoke" to false to leave it out`})
+		smokeCases = append(smokeCases, Case{Suite: SuiteSmoke, Name: "smoke run", Status: Skip, Message: loadErr.Error() + "; set " + t.o.names.Of(FieldSmokeMode) + " to false to leave it out"})
 		return structureCases, smokeCases
 	case loadErr != nil:
 		smokeCases = append(smokeCases, Case{Suite: SuiteSmoke, Name: "smoke run", Status: Error, Message: loadErr.Error()})

@@ -15,6 +15,7 @@ import (
 
 	"github.com/deploy-action/deploy-action/internal/testenv"
 	"github.com/deploy-action/deploy-action/internal/testimage"
+	"github.com/deploy-action/deploy-action/pkg/field"
 	"github.com/deploy-action/deploy-action/pkg/imagetest"
 	"github.com/deploy-action/deploy-action/pkg/internal/sandbox"
 	"github.com/deploy-action/deploy-action/pkg/policy"
@@ -98,13 +99,24 @@ func TestTestFailures(t *testing.T) {
 
 	t.Run("no engine, auto", func(t *testing.T) {
 		t.Parallel()
-		tester, err := imagetest.New(imagetest.Config{}, imagetest.WithDockerHost("unix:///nonexistent/docker.sock"))
+		inputs := field.Names(func(f string) string {
+			switch f {
+			case imagetest.FieldDockerHost:
+				return `input "docker-host"`
+			case imagetest.FieldSmokeMode:
+				return `input "smoke"`
+			}
+			return ""
+		})
+		tester, err := imagetest.New(imagetest.Config{}, imagetest.WithDockerHost("unix:///nonexistent/docker.sock"), imagetest.WithFieldNames(inputs))
 		require.NoError(t, err)
 		rep, err := tester.Test(t.Context(), testimage.Server(t), "")
 		require.NoError(t, err)
 		c := cases(rep)["smoke/smoke run"]
 		assert.Equal(t, imagetest.Skip, c.Status)
 		assert.Contains(t, c.Message, "no Docker engine answers at unix:///nonexistent/docker.sock")
+		assert.Contains(t, c.Message, `start dockerd, or set input "docker-host"`)
+		assert.Contains(t, c.Message, `set input "smoke" to false to leave it out`)
 		assert.False(t, rep.Failed())
 	})
 
@@ -116,6 +128,18 @@ func TestTestFailures(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, imagetest.Error, cases(rep)["smoke/smoke run"].Status)
 		assert.True(t, rep.Failed())
+	})
+
+	t.Run("bad settings name their fields", func(t *testing.T) {
+		t.Parallel()
+		var fe *field.Error
+		_, err := imagetest.New(imagetest.Config{SmokeMode: "sometimes"})
+		require.ErrorAs(t, err, &fe)
+		assert.Equal(t, imagetest.FieldSmokeMode, fe.Field)
+		assert.EqualError(t, fe.Err, `"sometimes" is not auto, true or false`)
+		_, err = imagetest.New(imagetest.Config{}, imagetest.WithDockerHost(""))
+		require.ErrorAs(t, err, &fe)
+		assert.Equal(t, imagetest.FieldDockerHost, fe.Field)
 	})
 
 	t.Run("invalid structure file", func(t *testing.T) {

@@ -6,9 +6,11 @@ import (
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/deploy-action/deploy-action/pkg/field"
 )
 
-func checkSize(img v1.Image, budget int64) (Finding, error) {
+func checkSize(img v1.Image, budget int64, names field.Names) (Finding, error) {
 	layers, err := img.Layers()
 	if err != nil {
 		return Finding{}, fmt.Errorf("listing the image's layers: %w", err)
@@ -37,8 +39,8 @@ func checkSize(img v1.Image, budget int64) (Finding, error) {
 		details = append(details, fmt.Sprintf("layer %d: %s", s.i+1, FormatSize(s.size)))
 	}
 	return Finding{Status: Failure, Details: details, Message: fmt.Sprintf(
-		"%s compressed, over the budget of %s by %s; make it smaller (a multi-stage build that copies only what runs, a slim base, caches removed in the same RUN or kept in cache mounts) or raise input \"size-budget\"",
-		FormatSize(total), FormatSize(budget), FormatSize(total-budget))}, nil
+		"%s compressed, over the budget of %s by %s; make it smaller (a multi-stage build that copies only what runs, a slim base, caches removed in the same RUN or kept in cache mounts) or raise %s",
+		FormatSize(total), FormatSize(budget), FormatSize(total-budget), names.Of(FieldSizeBudget))}, nil
 }
 
 func checkLabels(cf *v1.ConfigFile, required []string) Finding {
@@ -56,9 +58,9 @@ func checkLabels(cf *v1.ConfigFile, required []string) Finding {
 		strings.Join(missing, ", "), missing[0])}
 }
 
-func checkPorts(cf *v1.ConfigFile) Finding {
+func checkPorts(cf *v1.ConfigFile, names field.Names) Finding {
 	if len(cf.Config.ExposedPorts) == 0 {
-		return Finding{Status: Failure, Message: "declares no port, so nothing says where it serves; add `EXPOSE <port>` (e.g. EXPOSE 8000) to the Dockerfile, or set input \"test-policy\" to ports=off for an image that serves nothing"}
+		return Finding{Status: Failure, Message: "declares no port, so nothing says where it serves; add `EXPOSE <port>` (e.g. EXPOSE 8000) to the Dockerfile, or set " + names.Of(FieldModes) + " to ports=off for an image that serves nothing"}
 	}
 	ports := make([]string, 0, len(cf.Config.ExposedPorts))
 	for p := range cf.Config.ExposedPorts {

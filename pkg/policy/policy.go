@@ -10,6 +10,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/deploy-action/deploy-action/pkg/field"
 	"github.com/deploy-action/deploy-action/pkg/internal/imagefs"
 )
 
@@ -63,6 +64,7 @@ type options struct {
 	now         func() time.Time
 	concurrency int
 	keepBudget  int
+	names       field.Names
 }
 
 // WithClock sets the clock that times the checks (default time.Now).
@@ -72,6 +74,16 @@ func WithClock(now func() time.Time) Option {
 			return errors.New("WithClock: the clock is nil")
 		}
 		o.now = now
+		return nil
+	}
+}
+
+// WithFieldNames names Config's fields as the user sets them, for the
+// findings that say which setting to change; without it, they name the field
+// (FieldSizeBudget).
+func WithFieldNames(n field.Names) Option {
+	return func(o *options) error {
+		o.names = n
 		return nil
 	}
 }
@@ -160,11 +172,11 @@ func (c *Checker) Check(ctx context.Context, img v1.Image) (*Result, error) {
 				res.Scanned, res.Packaged, res.Unscanned = scan.counts()
 			}
 		case Size:
-			f, err = checkSize(img, c.cfg.SizeBudget)
+			f, err = checkSize(img, c.cfg.SizeBudget, c.o.names)
 		case Labels:
 			f = checkLabels(cf, c.cfg.RequiredLabels)
 		case Ports:
-			f = checkPorts(cf)
+			f = checkPorts(cf, c.o.names)
 		case Exec:
 			f = checkExec(ctx, cf, fsys)
 		}

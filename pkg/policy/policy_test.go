@@ -46,9 +46,9 @@ var baseFiles = []testimage.File{
 	{Path: "/usr/bin/gunicorn", Link: "/app/start.sh"},
 }
 
-func check(t *testing.T, cfg policy.Config, img v1.Image) map[policy.Check]policy.Finding {
+func check(t *testing.T, cfg policy.Config, img v1.Image, opts ...policy.Option) map[policy.Check]policy.Finding {
 	t.Helper()
-	c, err := policy.New(cfg)
+	c, err := policy.New(cfg, opts...)
 	require.NoError(t, err)
 	res, err := c.Check(context.Background(), img)
 	require.NoError(t, err)
@@ -226,8 +226,17 @@ func TestSize(t *testing.T) {
 	f := check(t, policy.Config{SizeBudget: 50_000, Modes: map[policy.Check]policy.Mode{policy.Size: policy.Fail}}, img)[policy.Size]
 	assert.Equal(t, policy.Failure, f.Status)
 	assert.Contains(t, f.Message, "over the budget of 50.0 kB")
-	assert.Contains(t, f.Message, `raise input "size-budget"`)
+	assert.Contains(t, f.Message, "raise "+policy.FieldSizeBudget, "without names, the field is named as it is")
 	assert.Contains(t, f.Details[0], "layer 2: ")
+
+	inputs := field.Names(func(f string) string {
+		if f == policy.FieldSizeBudget {
+			return `input "size-budget"`
+		}
+		return ""
+	})
+	f = check(t, policy.Config{SizeBudget: 50_000, Modes: map[policy.Check]policy.Mode{policy.Size: policy.Fail}}, img, policy.WithFieldNames(inputs))[policy.Size]
+	assert.Contains(t, f.Message, `raise input "size-budget"`)
 
 	f = check(t, policy.Config{}, img)[policy.Size]
 	assert.Equal(t, policy.Pass, f.Status)

@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
+	"github.com/deploy-action/deploy-action/pkg/field"
 	"github.com/deploy-action/deploy-action/pkg/mask"
 )
 
@@ -53,6 +54,8 @@ func (e *pushError) Unwrap() []error {
 // classifier turns what go-containerregistry returns into a message that names
 // the registry, what went wrong and the fix.
 type classifier struct {
+	// names names the settings a fix refers to.
+	names     field.Names
 	registry  string
 	repo      string
 	user      string
@@ -80,7 +83,7 @@ func (c classifier) classify(err error) error {
 
 	// A certificate problem comes first: on loopback the plain-HTTP fallback
 	// of the ping fails too, and its answer would hide the real cause.
-	if reason, ok := untrusted(err); ok {
+	if reason, ok := untrusted(err, c.names); ok {
 		return c.wrap(ErrUntrusted, err, fmt.Sprintf(`registry %q %s`, c.registry, reason))
 	}
 	var terr *transport.Error
@@ -104,13 +107,13 @@ func (c classifier) classify(err error) error {
 	}
 
 	if errors.Is(err, ErrPlainHTTP) {
-		return c.wrap(ErrUntrusted, err, fmt.Sprintf(`registry %q does not answer over HTTPS, and plain HTTP is refused for a registry input "insecure-registries" does not list (its credentials would cross in clear); serve it over HTTPS, or list it there if plain HTTP is intended`, c.registry))
+		return c.wrap(ErrUntrusted, err, fmt.Sprintf(`registry %q does not answer over HTTPS, and plain HTTP is refused for a registry %s does not list (its credentials would cross in clear); serve it over HTTPS, or list it there if plain HTTP is intended`, c.registry, c.names.Of(FieldInsecure)))
 	}
 	if plainHTTP(err) {
-		return c.wrap(ErrUntrusted, err, fmt.Sprintf(`registry %q answers in plain HTTP, not HTTPS; list it in input "insecure-registries" if that is intended`, c.registry))
+		return c.wrap(ErrUntrusted, err, fmt.Sprintf(`registry %q answers in plain HTTP, not HTTPS; list it in %s if that is intended`, c.registry, c.names.Of(FieldInsecure)))
 	}
 	if reason, ok := unreachable(err); ok {
-		return c.wrap(ErrUnreachable, err, fmt.Sprintf(`registry %q is unreachable: %s; check the address in input "images" and that the registry is up`, c.registry, reason))
+		return c.wrap(ErrUnreachable, err, fmt.Sprintf(`registry %q is unreachable: %s; check the address in %s and that the registry is up`, c.registry, reason, c.names.Of(FieldRepos)))
 	}
 	return c.wrap(nil, err, fmt.Sprintf("pushing to %s: %s", c.repo, c.secrets.redact(err.Error())))
 }
@@ -135,19 +138,19 @@ func hasCode(e *transport.Error, code transport.ErrorCode) bool {
 }
 
 // untrusted recognises certificate failures and says what to do about them.
-func untrusted(err error) (string, bool) {
+func untrusted(err error, names field.Names) (string, bool) {
 	var (
 		unknown  x509.UnknownAuthorityError
 		hostname x509.HostnameError
 		invalid  x509.CertificateInvalidError
 		verify   *tls.CertificateVerificationError
 	)
-	fix := `; give its CA certificate in input "registry-ca"`
+	fix := "; give its CA certificate in " + names.Of(FieldCAFile)
 	switch {
 	case errors.As(err, &unknown):
 		return "presented a TLS certificate signed by an unknown authority" + fix, true
 	case errors.As(err, &hostname):
-		return fmt.Sprintf("presented a TLS certificate for another host (%v); use the name the certificate was issued for in input \"images\"", hostname.Error()), true
+		return fmt.Sprintf("presented a TLS certificate for another host (%v); use the name the certificate was issued for in %s", hostname.Error(), names.Of(FieldRepos)), true
 	case errors.As(err, &invalid):
 		return fmt.Sprintf("presented an invalid TLS certificate (%v)%s", invalid.Error(), fix), true
 	case errors.As(err, &verify):
@@ -199,7 +202,7 @@ func retryable(err error) bool {
 	if errors.As(err, &terr) {
 		return terr.Temporary()
 	}
-	if _, ok := untrusted(err); ok || plainHTTP(err) {
+	if _, ok := untrusted(err, nil); ok || plainHTTP(err) {
 		return false
 	}
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||

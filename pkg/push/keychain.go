@@ -11,6 +11,8 @@ import (
 	"github.com/docker/cli/cli/config"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/deploy-action/deploy-action/pkg/field"
 )
 
 // Credential is a user name and password (or access token) for one registry.
@@ -61,13 +63,13 @@ func (e explicit) Resolve(target authn.Resource) (authn.Authenticator, error) {
 		host := normalizeRegistry(c.Registry)
 		reg, err := name.NewRegistry(host, name.StrictValidation)
 		if err != nil || host == "" {
-			return nil, fmt.Errorf(`input "registry": %q is not a registry host; use "<host>[:<port>]", e.g. "docker.io" or "ghcr.io"`, c.Registry)
+			return nil, field.Errorf(FieldRegistry, `%q is not a registry host; use "<host>[:<port>]", e.g. "docker.io" or "ghcr.io"`, c.Registry)
 		}
 		if reg.RegistryStr() != target.RegistryStr() {
 			continue
 		}
 		if c.Password == "" {
-			return nil, fmt.Errorf(`input "password" is empty for user %q at %s; set it from a secret, e.g. ${{ secrets.REGISTRY_PASSWORD }}`, c.Username, c.Registry)
+			return nil, field.Errorf(FieldPassword, "empty for user %q at %s; set it from a secret, e.g. ${{ secrets.REGISTRY_PASSWORD }}", c.Username, c.Registry)
 		}
 		return &authn.Basic{Username: c.Username, Password: c.Password}, nil
 	}

@@ -128,10 +128,10 @@ func TestKeychainErrors(t *testing.T) {
 	}{
 		{name: "password missing",
 			creds: []push.Credential{{Registry: "ghcr.io", Username: "alice"}},
-			want:  `input "password" is empty for user "alice" at ghcr.io`},
+			want:  push.FieldPassword + `: empty for user "alice" at ghcr.io`},
 		{name: "registry missing",
 			creds: []push.Credential{{Username: "alice", Password: "pw"}},
-			want:  `input "registry": "" is not a registry host`},
+			want:  push.FieldRegistry + `: "" is not a registry host`},
 		{name: "broken Docker config",
 			env:  map[string]string{"DOCKER_CONFIG": bad},
 			want: "reading the Docker config " + filepath.Join(bad, "config.json")},

@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/deploy-action/deploy-action/pkg/field"
 	"github.com/deploy-action/deploy-action/pkg/internal/registryhttp"
 	"github.com/deploy-action/deploy-action/pkg/mask"
 )
@@ -35,6 +36,7 @@ type options struct {
 	timeout   time.Duration
 	warn      func(string)
 	masker    mask.Interface
+	names     field.Names
 }
 
 // Defaults live here and nowhere else.
@@ -120,7 +122,7 @@ func WithTransport(t http.RoundTripper) Option {
 func WithCAFile(path string) Option {
 	return func(o *options) error {
 		if path == "" {
-			return errors.New(`input "registry-ca" is empty; give the path of a PEM file with the registry's CA certificate`)
+			return field.Errorf(FieldCAFile, "the path is empty; give the path of a PEM file with the registry's CA certificate")
 		}
 		o.caFiles = append(o.caFiles, path)
 		return nil
@@ -134,11 +136,11 @@ func WithInsecure(registries ...string) Option {
 	return func(o *options) error {
 		for _, r := range registries {
 			if r == "" || strings.Contains(r, "/") {
-				return fmt.Errorf(`input "insecure-registries": %q is not a registry; use "<host>[:<port>]" without a path or scheme`, r)
+				return field.Errorf(FieldInsecure, `%q is not a registry; use "<host>[:<port>]" without a path or scheme`, r)
 			}
 			reg, err := name.NewRegistry(r, name.StrictValidation)
 			if err != nil {
-				return fmt.Errorf(`input "insecure-registries": %q is not a registry (%v); use "<host>[:<port>]"`, r, err)
+				return field.Errorf(FieldInsecure, `%q is not a registry (%v); use "<host>[:<port>]"`, r, err)
 			}
 			o.insecure[reg.RegistryStr()] = true
 		}
@@ -197,6 +199,16 @@ func WithClock(now func() time.Time) Option {
 	}
 }
 
+// WithFieldNames names fields as the user sets them, for the fixes that point
+// at a setting (the repositories, the tags, the CA file, the insecure
+// registries); without it, a fix names the field (FieldRepos).
+func WithFieldNames(n field.Names) Option {
+	return func(o *options) error {
+		o.names = n
+		return nil
+	}
+}
+
 // WithMasker reports the credentials each push uses (the keychain's: inputs,
 // a Docker config file, a credential helper) to the run's masker, so that
 // whatever prints them later masks them. The Pusher's own messages and
@@ -227,10 +239,10 @@ func makeOptions(opts []Option) (*options, error) {
 		if len(o.caFiles) > 0 {
 			return nil, errors.New("push: WithCAFile and WithTransport conflict; add the CA to the transport's TLS configuration instead")
 		}
-		o.transport = registryhttp.Guard(o.transport, o.insecure, o.warn)
+		o.transport = registryhttp.Guard(o.transport, o.insecure, o.names.Of(FieldInsecure), o.warn)
 		return o, nil
 	}
-	c := registryhttp.Config{Timeout: o.timeout, Insecure: o.insecure, Warn: o.warn}
+	c := registryhttp.Config{Timeout: o.timeout, Insecure: o.insecure, Warn: o.warn, Listed: o.names.Of(FieldInsecure)}
 	if len(o.caFiles) > 0 {
 		pool, err := caPool(o.caFiles)
 		if err != nil {
@@ -255,10 +267,10 @@ func caPool(files []string) (*x509.CertPool, error) {
 	for _, f := range files {
 		pem, err := os.ReadFile(f)
 		if err != nil {
-			return nil, fmt.Errorf(`input "registry-ca": cannot read %q (%w); give the path of a PEM file with the registry's CA certificate`, f, err)
+			return nil, field.Errorf(FieldCAFile, "cannot read %q (%w); give the path of a PEM file with the registry's CA certificate", f, err)
 		}
 		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf(`input "registry-ca": %q holds no PEM certificate; give a file with "-----BEGIN CERTIFICATE-----" blocks`, f)
+			return nil, field.Errorf(FieldCAFile, `%q holds no PEM certificate; give a file with "-----BEGIN CERTIFICATE-----" blocks`, f)
 		}
 	}
 	return pool, nil

@@ -51,7 +51,7 @@ func TestGuardRefusesPlainHTTP(t *testing.T) {
 	require.ErrorIs(t, err, ErrPlainHTTP, "an unlisted private-range registry never gets plain HTTP")
 	c := classifier{registry: "192.168.7.7:5000"}
 	assert.ErrorIs(t, c.classify(err), ErrUntrusted)
-	assert.Contains(t, c.classify(err).Error(), `plain HTTP is refused for a registry input "insecure-registries" does not list`)
+	assert.Contains(t, c.classify(err).Error(), "plain HTTP is refused for a registry "+FieldInsecure+" does not list")
 
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()

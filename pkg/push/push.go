@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/deploy-action/deploy-action/pkg/field"
 	"github.com/deploy-action/deploy-action/pkg/internal/bytesize"
 	"github.com/deploy-action/deploy-action/pkg/metadata"
 )
@@ -161,11 +162,11 @@ func (p *Pusher) Push(ctx context.Context, img v1.Image, repos []string, tags []
 // parse checks every repository and tag before any request is made.
 func (p *Pusher) parse(repos, tags []string) ([]target, error) {
 	if len(repos) == 0 {
-		return nil, errors.New(`input "images": no repository given; use "<registry>/<namespace>/<name>"`)
+		return nil, field.Errorf(FieldRepos, `no repository given; use "<registry>/<namespace>/<name>"`)
 	}
 	for _, t := range tags {
 		if !metadata.ValidTag(t) {
-			return nil, fmt.Errorf(`input "tags": %q is not a valid tag; use up to 128 letters, digits, "_", "." or "-", not starting with "." or "-"`, t)
+			return nil, field.Errorf(FieldTags, `%q is not a valid tag; use up to 128 letters, digits, "_", "." or "-", not starting with "." or "-"`, t)
 		}
 	}
 	seen := map[string]bool{}
@@ -202,12 +203,12 @@ func (p *Pusher) parseRepository(s string) (name.Repository, error) {
 	if ref, rerr := name.ParseReference(s, nopts...); rerr == nil {
 		switch ref := ref.(type) {
 		case name.Tag:
-			return name.Repository{}, fmt.Errorf(`input "images": %q names a tag, not a repository; use %q and give %q in input "tags"`, s, ref.Context().String(), ref.TagStr())
+			return name.Repository{}, field.Errorf(FieldRepos, `%q names a tag, not a repository; use %q and give %q in %s`, s, ref.Context().String(), ref.TagStr(), p.o.names.Of(FieldTags))
 		case name.Digest:
-			return name.Repository{}, fmt.Errorf(`input "images": %q names a digest, not a repository; use %q`, s, ref.Context().String())
+			return name.Repository{}, field.Errorf(FieldRepos, `%q names a digest, not a repository; use %q`, s, ref.Context().String())
 		}
 	}
-	return name.Repository{}, fmt.Errorf(`input "images": %q is not a valid repository (%v); use "<registry>/<namespace>/<name>"`, s, err)
+	return name.Repository{}, field.Errorf(FieldRepos, `%q is not a valid repository (%v); use "<registry>/<namespace>/<name>"`, s, err)
 }
 
 func (p *Pusher) pushOne(ctx context.Context, img v1.Image, digest v1.Hash, tg target, summary string) RegistryResult {
@@ -238,7 +239,7 @@ func (p *Pusher) pushOne(ctx context.Context, img v1.Image, digest v1.Hash, tg t
 			p.o.masker.Add(v)
 		}
 	}
-	c := classifier{registry: repo.RegistryStr(), repo: repo.Name(), user: cfg.Username, anonymous: auth == authn.Anonymous, secrets: sec, timeout: p.o.timeout,
+	c := classifier{names: p.o.names, registry: repo.RegistryStr(), repo: repo.Name(), user: cfg.Username, anonymous: auth == authn.Anonymous, secrets: sec, timeout: p.o.timeout,
 		done: func() bool { return ctx.Err() != nil }}
 
 	pusher, err := remote.NewPusher(

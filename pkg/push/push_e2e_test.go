@@ -126,6 +126,6 @@ func TestPushE2E(t *testing.T) {
 		_, err := push.Push(ctx, img, []string{secure.Repo("acme/other")}, nil, push.WithKeychain(keychain), fast)
 		require.Error(t, err)
 		assert.ErrorIs(t, err, push.ErrUntrusted)
-		assert.Contains(t, err.Error(), `give its CA certificate in input "registry-ca"`)
+		assert.Contains(t, err.Error(), "give its CA certificate in "+push.FieldCAFile, "without names, the field is named as it is")
 	})
 }

@@ -24,11 +24,20 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/deploy-action/deploy-action/pkg/field"
 	"github.com/deploy-action/deploy-action/pkg/push"
 )
 
 // fast keeps retries real but short.
 var fast = push.WithRetry(4, time.Millisecond)
+
+// inputNames names the push's fields as a command's inputs would.
+var inputNames field.Names = func(f string) string {
+	if in, ok := map[string]string{push.FieldRepos: "images", push.FieldTags: "tags", push.FieldCAFile: "registry-ca", push.FieldInsecure: "insecure-registries"}[f]; ok {
+		return fmt.Sprintf("input %q", in)
+	}
+	return ""
+}
 
 // syncBuffer is a progress writer safe for concurrent registries.
 type syncBuffer struct {
@@ -339,7 +348,7 @@ func TestPushExplainsFailures(t *testing.T) {
 
 func TestPushUnreachableRegistry(t *testing.T) {
 	t.Parallel()
-	res, err := push.Push(context.Background(), randomImage(t, 1, 128), []string{"127.0.0.1:1/app"}, nil, fast)
+	res, err := push.Push(context.Background(), randomImage(t, 1, 128), []string{"127.0.0.1:1/app"}, nil, fast, push.WithFieldNames(inputNames))
 	require.Error(t, err)
 	assert.ErrorIs(t, err, push.ErrUnreachable)
 	assert.Contains(t, err.Error(), `registry "127.0.0.1:1" is unreachable: connection refused; check the address in input "images" and that the registry is up`)
@@ -355,7 +364,7 @@ func TestPushTLSWithPrivateCA(t *testing.T) {
 	require.NoError(t, os.WriteFile(ca, pemOf(srv.Certificate().Raw), 0o600))
 	img := randomImage(t, 1, 128)
 
-	_, err := push.Push(context.Background(), img, []string{host + "/tls"}, []string{"v1"}, fast)
+	_, err := push.Push(context.Background(), img, []string{host + "/tls"}, []string{"v1"}, fast, push.WithFieldNames(inputNames))
 	require.Error(t, err)
 	assert.ErrorIs(t, err, push.ErrUntrusted)
 	assert.Contains(t, err.Error(), `registry "`+host+`" presented a TLS certificate signed by an unknown authority; give its CA certificate in input "registry-ca"`)
@@ -372,23 +381,27 @@ func TestPushRejectsBadInputs(t *testing.T) {
 		name  string
 		repos []string
 		tags  []string
+		field string
 		want  string
 	}{
-		{name: "no repository", want: `input "images": no repository given; use "<registry>/<namespace>/<name>"`},
-		{name: "registry only", repos: []string{"docker.io/"}, want: `input "images": "docker.io/" is not a valid repository (`},
-		{name: "registry only, fix", repos: []string{"docker.io/"}, want: `); use "<registry>/<namespace>/<name>"`},
-		{name: "upper case", repos: []string{"ghcr.io/Acme/App"}, want: `input "images": "ghcr.io/Acme/App" is not a valid repository`},
-		{name: "tag in repository", repos: []string{"ghcr.io/acme/app:1.0"}, want: `input "images": "ghcr.io/acme/app:1.0" names a tag, not a repository; use "ghcr.io/acme/app" and give "1.0" in input "tags"`},
-		{name: "bad tag", repos: []string{"ghcr.io/acme/app"}, tags: []string{"v1", "feature/x"}, want: `input "tags": "feature/x" is not a valid tag`},
-		{name: "empty tag", repos: []string{"ghcr.io/acme/app"}, tags: []string{""}, want: `input "tags": "" is not a valid tag`},
+		{name: "no repository", field: push.FieldRepos, want: `no repository given; use "<registry>/<namespace>/<name>"`},
+		{name: "registry only", repos: []string{"docker.io/"}, field: push.FieldRepos, want: `"docker.io/" is not a valid repository (`},
+		{name: "registry only, fix", repos: []string{"docker.io/"}, field: push.FieldRepos, want: `); use "<registry>/<namespace>/<name>"`},
+		{name: "upper case", repos: []string{"ghcr.io/Acme/App"}, field: push.FieldRepos, want: `"ghcr.io/Acme/App" is not a valid repository`},
+		{name: "tag in repository", repos: []string{"ghcr.io/acme/app:1.0"}, field: push.FieldRepos, want: `"ghcr.io/acme/app:1.0" names a tag, not a repository; use "ghcr.io/acme/app" and give "1.0" in input "tags"`},
+		{name: "bad tag", repos: []string{"ghcr.io/acme/app"}, tags: []string{"v1", "feature/x"}, field: push.FieldTags, want: `"feature/x" is not a valid tag`},
+		{name: "empty tag", repos: []string{"ghcr.io/acme/app"}, tags: []string{""}, field: push.FieldTags, want: `"" is not a valid tag`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			// 127.0.0.1:1 refuses connections: an input error must come first.
-			_, err := push.Push(context.Background(), img, tc.repos, tc.tags)
+			_, err := push.Push(context.Background(), img, tc.repos, tc.tags, push.WithFieldNames(inputNames))
 			require.Error(t, err)
-			assert.Contains(t, err.Error(), tc.want)
+			var fe *field.Error
+			require.ErrorAs(t, err, &fe)
+			assert.Equal(t, tc.field, fe.Field)
+			assert.Contains(t, fe.Err.Error(), tc.want)
 			assert.NotErrorIs(t, err, push.ErrUnreachable)
 		})
 	}
@@ -407,10 +420,10 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		{name: "no jobs", opts: []push.Option{push.WithJobs(0)}, want: `push: 0 is not a valid number of parallel uploads; use 1 or more`},
 		{name: "no attempts", opts: []push.Option{push.WithRetry(0, time.Second)}, want: "0 attempts"},
 		{name: "no wait", opts: []push.Option{push.WithRetry(3, 0)}, want: "use a positive duration"},
-		{name: "missing CA file", opts: []push.Option{push.WithCAFile(filepath.Join(dir, "nope.pem"))}, want: `input "registry-ca": cannot read`},
+		{name: "missing CA file", opts: []push.Option{push.WithCAFile(filepath.Join(dir, "nope.pem"))}, want: push.FieldCAFile + `: cannot read`},
 		{name: "CA file without certificate", opts: []push.Option{push.WithCAFile(notPEM)}, want: `holds no PEM certificate`},
 		{name: "CA file and transport", opts: []push.Option{push.WithCAFile(notPEM), push.WithTransport(http.DefaultTransport)}, want: "WithCAFile and WithTransport conflict"},
-		{name: "insecure with path", opts: []push.Option{push.WithInsecure("registry.local:5000/app")}, want: `input "insecure-registries": "registry.local:5000/app" is not a registry`},
+		{name: "insecure with path", opts: []push.Option{push.WithInsecure("registry.local:5000/app")}, want: push.FieldInsecure + `: "registry.local:5000/app" is not a registry`},
 		{name: "nil keychain", opts: []push.Option{push.WithKeychain(nil)}, want: "nil keychain"},
 	}
 	for _, tc := range tests {

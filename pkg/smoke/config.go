@@ -88,6 +88,7 @@ const (
 	FieldSecrets     = "smoke.Config.Secrets"
 	FieldReadyPath   = "smoke.Config.ReadyPath"
 	FieldReadyPort   = "smoke.Config.ReadyPort"
+	FieldTestCommand = "smoke.Config.TestCommand"
 	FieldGracePeriod = "smoke.Config.GracePeriod"
 	FieldTimeout     = "smoke.Config.Timeout"
 )

@@ -11,6 +11,7 @@ import (
 	"github.com/moby/moby/client"
 	"k8s.io/utils/clock"
 
+	"github.com/deploy-action/deploy-action/pkg/field"
 	"github.com/deploy-action/deploy-action/pkg/mask"
 )
 
@@ -29,6 +30,7 @@ type options struct {
 	probeFrom string
 	http      *http.Client
 	logLines  int
+	names     field.Names
 }
 
 func defaultOptions() options {
@@ -181,6 +183,16 @@ func WithLogLines(n int) Option {
 			return fmt.Errorf("WithLogLines: %d is not a positive number of lines", n)
 		}
 		o.logLines = n
+		return nil
+	}
+}
+
+// WithFieldNames names Config's fields as the user sets them, for the fixes
+// that point at a setting (the timeout to raise, the services to check);
+// without it, a fix names the field (FieldTimeout).
+func WithFieldNames(n field.Names) Option {
+	return func(o *options) error {
+		o.names = n
 		return nil
 	}
 }

@@ -138,6 +138,10 @@ type execution struct {
 
 func (x *execution) mask(s string) string { return x.o.masker.Mask(s) }
 
+// name is how the run's messages refer to a field of Config: in the user's
+// terms when WithFieldNames gave them.
+func (x *execution) name(f string) string { return x.o.names.Of(f) }
+
 func (x *execution) logf(format string, args ...any) {
 	fmt.Fprintln(x.o.log, x.mask(fmt.Sprintf("smoke: "+format, args...)))
 }
@@ -317,7 +321,7 @@ func (x *execution) startImage(ctx context.Context, cfg *dockerspec.DockerOCIIma
 	x.track("app", id)
 	if err := x.sb.Start(ctx, id); err != nil {
 		if isPortTaken(err) {
-			return "", false, fmt.Errorf(`input "ready-port": 127.0.0.1:%s is already in use on this machine; write only the container port (%s) to let the engine choose a free one, or pick another host port`, hostPort, strings.TrimSuffix(port, "/tcp"))
+			return "", false, fmt.Errorf(`%s: 127.0.0.1:%s is already in use on this machine; write only the container port (%s) to let the engine choose a free one, or pick another host port`, x.name(FieldReadyPort), hostPort, strings.TrimSuffix(port, "/tcp"))
 		}
 		if ctx.Err() != nil {
 			return "", false, err
@@ -372,9 +376,9 @@ func (x *execution) readyPort(cfg *dockerspec.DockerOCIImageConfig) (port, hostP
 	case 1:
 		return tcp[0], "", nil
 	case 0:
-		return "", "", errors.New(`input "ready-port" is not set and the image exposes no TCP port; set it to the port the ready-path is served on, e.g. 8000`)
+		return "", "", fmt.Errorf("%s is not set and the image exposes no TCP port; set it to the port the ready-path is served on, e.g. 8000", x.name(FieldReadyPort))
 	}
-	return "", "", fmt.Errorf(`input "ready-port" is not set and the image exposes %s; set it to the one the ready-path is served on`, strings.Join(tcp, ", "))
+	return "", "", fmt.Errorf("%s is not set and the image exposes %s; set it to the one the ready-path is served on", x.name(FieldReadyPort), strings.Join(tcp, ", "))
 }
 
 // quickHealth is the image's (or a service's) health check, polled every

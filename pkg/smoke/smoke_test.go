@@ -127,6 +127,17 @@ func loadShared(t *testing.T, api *client.Client, img v1.Image) string {
 	return ref
 }
 
+// inputNames names fields as a command's inputs would.
+var inputNames field.Names = func(f string) string {
+	switch f {
+	case smoke.FieldTimeout:
+		return `input "test-timeout"`
+	case smoke.FieldServices:
+		return `input "services"`
+	}
+	return ""
+}
+
 func TestRunFailures(t *testing.T) {
 	t.Parallel()
 	api := engine(t)
@@ -146,7 +157,7 @@ func TestRunFailures(t *testing.T) {
 			cfg:  func(c *smoke.Config) { c.Timeout = 2 * time.Second },
 			step: "image becomes ready",
 			contains: []string{"not ready after 2s", `GET /ready on port 8080 last answered 503 {"status":"unavailable","error":"database unreachable"}`,
-				`raise input "timeout"`},
+				`raise input "test-timeout"`},
 			logs: "listening on :8080",
 		},
 		{
@@ -196,7 +207,7 @@ func TestRunFailures(t *testing.T) {
 			if tc.name == "crashes at start" {
 				img = withCmd(t, img, "crash")
 			}
-			res, _, err := run(t, api, cfg, img, "")
+			res, _, err := run(t, api, cfg, img, "", smoke.WithFieldNames(inputNames))
 			require.NoError(t, err)
 			assert.True(t, res.Failed())
 			s := step(t, res, tc.step)
@@ -255,7 +266,7 @@ func TestRunErrors(t *testing.T) {
 		port := l.Addr().(*net.TCPAddr).Port
 		_, _, err = run(t, api, smoke.Config{ReadyPath: "/ready", ReadyPort: fmt.Sprintf("%d:8080", port)}, testimage.Server(t), "")
 		require.Error(t, err)
-		assert.Contains(t, err.Error(), fmt.Sprintf(`input "ready-port": 127.0.0.1:%d is already in use on this machine`, port))
+		assert.Contains(t, err.Error(), fmt.Sprintf(smoke.FieldReadyPort+`: 127.0.0.1:%d is already in use on this machine`, port), "without names, the field is named as it is")
 	})
 
 	t.Run("interrupted", func(t *testing.T) {

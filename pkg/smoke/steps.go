@@ -37,7 +37,7 @@ func (x *execution) startServices(ctx context.Context) (bool, error) {
 				if ctx.Err() != nil {
 					return false, ctx.Err()
 				}
-				x.step(name, start, Fail, fmt.Sprintf("image %q is not in the engine's store and pulling it failed (%v); build it first or fix its name in input \"services\"", svc.Image, perr), "")
+				x.step(name, start, Fail, fmt.Sprintf("image %q is not in the engine's store and pulling it failed (%v); build it first or fix its name in %s", svc.Image, perr, x.name(FieldServices)), "")
 				return false, nil
 			}
 			info, err = x.sb.Inspect(ctx, svc.Image)
@@ -69,7 +69,7 @@ func (x *execution) startServices(ctx context.Context) (bool, error) {
 			if ctx.Err() != nil {
 				return false, ctx.Err()
 			}
-			x.step(name, start, Fail, fmt.Sprintf("the engine could not start %s: %v; check the service's image and command in input \"services\"", svc.Image, err), role)
+			x.step(name, start, Fail, fmt.Sprintf("the engine could not start %s: %v; check the service's image and command in %s", svc.Image, err, x.name(FieldServices)), role)
 			return false, nil
 		}
 		x.logf("started service %s (%s)", svc.Name, svc.Image)
@@ -83,7 +83,7 @@ func (x *execution) startServices(ctx context.Context) (bool, error) {
 			return false, err
 		}
 		if !ok {
-			x.step(name, s.start, Fail, fmt.Sprintf("service %s (%s) %s; see its logs below, and its settings in input \"services\"", s.svc.Name, s.svc.Image, msg), role)
+			x.step(name, s.start, Fail, fmt.Sprintf("service %s (%s) %s; see its logs below, and its settings in %s", s.svc.Name, s.svc.Image, msg, x.name(FieldServices)), role)
 			return false, nil
 		}
 		x.step(name, s.start, Pass, fmt.Sprintf("service %s (%s) %s", s.svc.Name, s.svc.Image, msg), "")
@@ -166,7 +166,7 @@ func (x *execution) waitReady(ctx context.Context, id, port string, cfg *dockers
 		ok, msg, err := x.waitContainer(ctx, id, check, start)
 		if err != nil || ok {
 			if ok && !check {
-				msg = "no readiness check (set input \"ready-path\", or add a HEALTHCHECK to the image): it " + strings.TrimPrefix(msg, "is ")
+				msg = "no readiness check (set " + x.name(FieldReadyPath) + ", or add a HEALTHCHECK to the image): it " + strings.TrimPrefix(msg, "is ")
 			}
 			return ok, msg, err
 		}
@@ -222,14 +222,14 @@ func (x *execution) waitReady(ctx context.Context, id, port string, cfg *dockers
 func (x *execution) readyFix(health bool) string {
 	fix := "; the logs below say why"
 	if len(x.cfg.Services) > 0 {
-		fix += " (check that the environment in input \"smoke-env\" points at the services by name)"
+		fix += " (check that the environment in " + x.name(FieldEnv) + " points at the services by name)"
 	}
 	if health {
 		fix += "; the image's HEALTHCHECK decides readiness: check that it tests what the server serves"
 	} else if x.cfg.ReadyPath != "" {
-		fix += "; check that inputs \"ready-path\" and \"ready-port\" are where the server answers"
+		fix += "; check that " + x.name(FieldReadyPath) + " and " + x.name(FieldReadyPort) + " are where the server answers"
 	}
-	return fix + "; if it only needs longer, raise input \"timeout\""
+	return fix + "; if it only needs longer, raise " + x.name(FieldTimeout)
 }
 
 func (x *execution) get(ctx context.Context, url string) (int, string, error) {
@@ -267,7 +267,7 @@ func (x *execution) testCommand(ctx context.Context) (bool, string, error) {
 		if ctx.Err() != nil {
 			return false, "", ctx.Err()
 		}
-		return false, fmt.Sprintf("the engine could not start the test command %s: %v; check input \"test-command\"", quoteArgs(argv), err), nil
+		return false, fmt.Sprintf("the engine could not start the test command %s: %v; check %s", quoteArgs(argv), err, x.name(FieldTestCommand)), nil
 	}
 	wctx, cancel := context.WithTimeout(ctx, x.cfg.Timeout)
 	defer cancel()
@@ -277,7 +277,7 @@ func (x *execution) testCommand(ctx context.Context) (bool, string, error) {
 			return false, "", ctx.Err()
 		}
 		if wctx.Err() != nil {
-			return false, fmt.Sprintf("the test command %s did not finish within %s; raise input \"timeout\" if it needs longer", quoteArgs(argv), x.cfg.Timeout), nil
+			return false, fmt.Sprintf("the test command %s did not finish within %s; raise %s if it needs longer", quoteArgs(argv), x.cfg.Timeout, x.name(FieldTimeout)), nil
 		}
 		return false, "", fmt.Errorf("waiting for the test command: %w", err)
 	}
@@ -333,7 +333,7 @@ func (x *execution) stop(ctx context.Context, id string) (bool, string, error) {
 				msg += ", a shell, which does not pass the signal on to the server it started"
 			}
 		}
-		return false, msg + `; make the server PID 1: ENTRYPOINT in exec form (["gunicorn", "app:app"]) and exec in entrypoint scripts (exec gunicorn ..., or exec "$@"), or make it stop faster; raise input "grace-period" only if it needs longer to drain`, nil
+		return false, msg + `; make the server PID 1: ENTRYPOINT in exec form (["gunicorn", "app:app"]) and exec in entrypoint scripts (exec gunicorn ..., or exec "$@"), or make it stop faster; raise ` + x.name(FieldGracePeriod) + ` only if it needs longer to drain`, nil
 	case code == 0 || (sig != 0 && code == 128+int(sig)):
 		return true, fmt.Sprintf("exited with code %d %s after %s", code, took, sigName), nil
 	}

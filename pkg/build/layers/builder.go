@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/deploy-action/deploy-action/pkg/field"
 	"github.com/deploy-action/deploy-action/pkg/imagesource"
 	"github.com/deploy-action/deploy-action/pkg/internal/ports"
 )
@@ -89,6 +90,11 @@ func New(spec Spec, opts ...Option) (*Builder, error) {
 		pl = nil
 	}
 	if b.base, err = imagesource.Parse(spec.Base, b.baseOptions(pl)...); err != nil {
+		// Told like this package's other errors, which name their inputs.
+		var fe *field.Error
+		if errors.As(err, &fe) {
+			err = fmt.Errorf(`input "base": %w`, fe.Err)
+		}
 		errs = append(errs, err)
 	}
 	for _, l := range spec.Layers {
@@ -135,7 +141,7 @@ func New(spec Spec, opts ...Option) (*Builder, error) {
 func (b *Builder) baseOptions(pl *v1.Platform) []imagesource.Option {
 	o := b.opts
 	opts := []imagesource.Option{
-		imagesource.WithInput("base"),
+		imagesource.WithField("layers.Spec.Base"),
 		imagesource.WithDir(o.dir),
 		imagesource.WithKinds(imagesource.Scratch, imagesource.Remote, imagesource.Layout, imagesource.Tarball),
 	}

@@ -290,7 +290,7 @@ func TestBuildRegistryBase(t *testing.T) {
 		{name: "index, arm64 without variant", base: multiRef.String(), platform: "linux/arm64", want: arm, wantDigest: digest(t, idx)},
 		{name: "entrypoint clears the base cmd", base: single.String(), entrypoint: []string{"/app"}, want: amd, wantDigest: digest(t, amd)},
 		{name: "single image of another platform", base: single.String(), platform: "linux/arm64", wantErr: "is for linux/amd64, not linux/arm64"},
-		{name: "missing tag", base: host + "/base/single:nope", wantErr: "reading base"},
+		{name: "missing tag", base: host + "/base/single:nope", wantErr: "reading " + host + "/base/single:nope: "},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -380,7 +380,7 @@ func TestBuildLayoutBase(t *testing.T) {
 		{name: "by digest", base: "oci:" + multi + "@" + digest(t, arm).String(), platform: "linux/arm64", want: arm},
 		{name: "nested index", base: "oci:" + nested, platform: "linux/arm64/v8", want: arm},
 		{name: "nested, by digest", base: "oci:" + nested + "@" + digest(t, arm).String(), want: arm},
-		{name: "empty layout", base: "oci:" + emptyLayout, wantErr: "reading base oci:" + emptyLayout + ": the layout holds no image"},
+		{name: "empty layout", base: "oci:" + emptyLayout, wantErr: "reading oci:" + emptyLayout + ": the layout holds no image"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -539,9 +539,9 @@ func TestNewErrors(t *testing.T) {
 		getenv  func(string) string
 		wantErr []string
 	}{
-		{name: "empty base", spec: layers.Spec{}, wantErr: []string{`input "base" is empty; use "scratch"`}},
+		{name: "empty base", spec: layers.Spec{}, wantErr: []string{`input "base": no image given; use "scratch"`}},
 		{name: "bad reference", spec: layers.Spec{Base: "Not A Ref"}, wantErr: []string{`input "base": "Not A Ref" is not an image reference`}},
-		{name: "docker base", spec: layers.Spec{Base: "docker:shop:1"}, wantErr: []string{`docker save shop:1 -o base.tar`}},
+		{name: "docker base", spec: layers.Spec{Base: "docker:shop:1"}, wantErr: []string{`docker save shop:1 -o image.tar`}},
 		{name: "layout without index", spec: layers.Spec{Base: "oci:notalayout"}, wantErr: []string{"is not an OCI image layout"}},
 		{name: "layout with bad digest", spec: layers.Spec{Base: "oci:x@sha256:zz"}, wantErr: []string{"has a bad digest"}},
 		{name: "missing tarball", spec: layers.Spec{Base: "tarball:nope.tar"}, wantErr: []string{"nope.tar is not a readable file"}},

@@ -51,6 +51,9 @@ type Config struct {
 	// Warn receives a warning the first time credentials cross plain HTTP to
 	// a registry; nil drops it.
 	Warn func(string)
+	// Listed names Insecure in the warning as the user set it (a stage's
+	// field.Names gives it); default "the insecure registries".
+	Listed string
 }
 
 // New returns ggcr's default transport (keep-alives, HTTP/2, the proxy from
@@ -73,7 +76,7 @@ func New(c Config) (http.RoundTripper, error) {
 	if t.TLSHandshakeTimeout == 0 || t.TLSHandshakeTimeout > d {
 		t.TLSHandshakeTimeout = d
 	}
-	return Guard(t, c.Insecure, c.Warn), nil
+	return Guard(t, c.Insecure, c.Listed, c.Warn), nil
 }
 
 // Guard wraps a transport so that plain HTTP goes only to the registries in
@@ -81,17 +84,22 @@ func New(c Config) (http.RoundTripper, error) {
 // loopback and private-range (RFC 1918) addresses when HTTPS fails, so Basic
 // credentials could go out in clear to a registry nobody listed; the guard
 // refuses such requests, and warns once per registry when credentials do
-// cross plain HTTP to an allowed one.
-func Guard(rt http.RoundTripper, insecure map[string]bool, warn func(string)) http.RoundTripper {
+// cross plain HTTP to an allowed one. listed names insecure in the warning,
+// as Config.Listed.
+func Guard(rt http.RoundTripper, insecure map[string]bool, listed string, warn func(string)) http.RoundTripper {
 	if warn == nil {
 		warn = func(string) {}
 	}
-	return &guard{rt: rt, insecure: insecure, warn: warn}
+	if listed == "" {
+		listed = "the insecure registries"
+	}
+	return &guard{rt: rt, insecure: insecure, listed: listed, warn: warn}
 }
 
 type guard struct {
 	rt       http.RoundTripper
 	insecure map[string]bool
+	listed   string
 	warn     func(string)
 	warned   sync.Map
 }
@@ -104,7 +112,7 @@ func (g *guard) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		if req.Header.Get("Authorization") != "" {
 			if _, done := g.warned.LoadOrStore(host, true); !done {
-				g.warn(fmt.Sprintf("credentials for registry %s cross plain HTTP (it is listed in input \"insecure-registries\" or on loopback): anyone on the path can read them; serve it over HTTPS", host))
+				g.warn(fmt.Sprintf("credentials for registry %s cross plain HTTP (it is listed in %s or on loopback): anyone on the path can read them; serve it over HTTPS", host, g.listed))
 			}
 		}
 	}

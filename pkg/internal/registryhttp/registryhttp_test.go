@@ -48,6 +48,7 @@ func TestGuard(t *testing.T) {
 	}
 	require.Len(t, warnings, 1, "once per registry")
 	assert.NotContains(t, warnings[0], "c2VjcmV0")
+	assert.Contains(t, warnings[0], "(it is listed in the insecure registries or on loopback)", "the list, named by default")
 
 	// Without a Warn, nothing is printed and nothing panics.
 	rt, err = registryhttp.New(registryhttp.Config{})
