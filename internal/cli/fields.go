@@ -7,6 +7,7 @@ import (
 	"github.com/deploy-action/deploy-action/pkg/deploy"
 	"github.com/deploy-action/deploy-action/pkg/field"
 	"github.com/deploy-action/deploy-action/pkg/imagetest"
+	"github.com/deploy-action/deploy-action/pkg/kube"
 	"github.com/deploy-action/deploy-action/pkg/pin"
 	"github.com/deploy-action/deploy-action/pkg/pipeline"
 	"github.com/deploy-action/deploy-action/pkg/policy"
@@ -22,6 +23,10 @@ var fieldInputs = map[string]string{
 	pipeline.FieldOutput:          "output",
 	pipeline.FieldImages:          "images",
 	pipeline.FieldDeployer:        deploy.InputManifests,
+	kube.FieldKubeconfig:          "kubeconfig-file",
+	kube.FieldKubeconfigData:      "kubeconfig",
+	kube.FieldContext:             "kube-context",
+	kube.FieldInCluster:           "in-cluster",
 	render.FieldPaths:             "manifests",
 	render.FieldFormat:            "manifests-format",
 	render.FieldReleaseName:       "helm-release",

@@ -10,7 +10,6 @@ import (
 	"github.com/deploy-action/deploy-action/pkg/apply"
 	"github.com/deploy-action/deploy-action/pkg/deploy"
 	"github.com/deploy-action/deploy-action/pkg/imagetest"
-	"github.com/deploy-action/deploy-action/pkg/kube"
 	"github.com/deploy-action/deploy-action/pkg/policy"
 	"github.com/deploy-action/deploy-action/pkg/smoke"
 	"github.com/deploy-action/deploy-action/pkg/textlist"
@@ -103,10 +102,10 @@ var inputs = []input{
 	{name: deploy.InputPinUnmatched, group: "deploy", def: "error", usage: "when an image to pin matches no container: error or warn"},
 	{name: inputManifestPolicy, group: "deploy", kind: kindList, usage: "manifest checks run before anything is applied, and their modes, CHECK=fail|warn|off (checks: secrets, digest, latest, migrations, database-volume, exposed-admin, probes, resources, baseline, restricted, pdb; all=MODE sets every one); unlisted checks keep their defaults: secrets fails, the rest warn. An object opts out of one with the annotation manifest-policy.deploy-action/skip-CHECK, whose value gives the reason"},
 	{name: inputManifestPolicyAllow, group: "deploy", kind: kindList, usage: "objects the manifest checks let through, [CHECK:]KIND/NAMESPACE/NAME with * for any part, e.g. Deployment/shop/postgres or probes:Deployment/*/worker"},
-	{name: kube.InputKubeconfig, group: "deploy", secret: true, usage: "kubeconfig content, YAML or base64 (masked; never written to disk)"},
-	{name: kube.InputKubeconfigFile, group: "deploy", usage: "kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)"},
-	{name: kube.InputContext, group: "deploy", usage: "kubeconfig context (default: its current-context)"},
-	{name: kube.InputInCluster, group: "deploy", kind: kindBool, def: "false", usage: "use the service account of the pod this runs in"},
+	{name: "kubeconfig", group: "deploy", secret: true, usage: "kubeconfig content, YAML or base64 (masked; never written to disk)"},
+	{name: "kubeconfig-file", group: "deploy", usage: "kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)"},
+	{name: "kube-context", group: "deploy", usage: "kubeconfig context (default: its current-context)"},
+	{name: "in-cluster", group: "deploy", kind: kindBool, def: "false", usage: "use the service account of the pod this runs in"},
 	{name: apply.InputCreateNamespace, group: "deploy", kind: kindBool, def: "false", usage: "create \"namespace\" when it does not exist"},
 	{name: apply.InputFieldManager, group: "deploy", def: apply.DefaultFieldManager, usage: "server-side apply field manager"},
 	{name: apply.InputForceConflicts, group: "deploy", kind: kindBool, def: "false", usage: "take over fields another field manager owns instead of failing"},

@@ -161,10 +161,10 @@ func (e *env) runStages(ctx context.Context, v *values, stages []pipeline.Stage)
 	if err := e.registerSecrets(v); err != nil {
 		return err
 	}
-	if v.has(kube.InputKubeconfigFile) {
+	if v.has("kubeconfig-file") {
 		// The content input's credentials are registered above; these are
 		// those of the file it would otherwise read.
-		access := kube.Access{Kubeconfig: v.strOr(kube.InputKubeconfigFile), InCluster: v.boolean(kube.InputInCluster)}
+		access := kube.Access{Kubeconfig: v.strOr("kubeconfig-file"), InCluster: v.boolean("in-cluster")}
 		for _, c := range kube.AccessSecrets(access, e.getenv) {
 			e.rep.Secret(c)
 		}
@@ -523,10 +523,10 @@ func (e *env) deployer(v *values) (*deploy.Deployer, error) {
 	}
 	cfg := deploy.Config{
 		Access: kube.Access{
-			Kubeconfig:     v.strOr(kube.InputKubeconfigFile),
-			KubeconfigData: v.strOr(kube.InputKubeconfig),
-			Context:        v.strOr(kube.InputContext),
-			InCluster:      v.boolean(kube.InputInCluster),
+			Kubeconfig:     v.strOr("kubeconfig-file"),
+			KubeconfigData: v.strOr("kubeconfig"),
+			Context:        v.strOr("kube-context"),
+			InCluster:      v.boolean("in-cluster"),
 		},
 		Manifests: render.Spec{
 			Paths:       v.list(deploy.InputManifests),
