@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/deploy-action/deploy-action/pkg/apply"
 	"github.com/deploy-action/deploy-action/pkg/deploy"
 	"github.com/deploy-action/deploy-action/pkg/field"
 	"github.com/deploy-action/deploy-action/pkg/imagetest"
@@ -23,6 +24,12 @@ var fieldInputs = map[string]string{
 	pipeline.FieldOutput:          "output",
 	pipeline.FieldImages:          "images",
 	pipeline.FieldDeployer:        deploy.InputManifests,
+	apply.FieldNamespace:          "namespace",
+	apply.FieldCreateNamespace:    "create-namespace",
+	apply.FieldFieldManager:       "field-manager",
+	apply.FieldForceConflicts:     "force-conflicts",
+	apply.FieldDryRun:             "dry-run",
+	apply.FieldApplySet:           "applyset",
 	kube.FieldKubeconfig:          "kubeconfig-file",
 	kube.FieldKubeconfigData:      "kubeconfig",
 	kube.FieldContext:             "kube-context",

@@ -17,7 +17,6 @@ import (
 	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 
-	"github.com/deploy-action/deploy-action/pkg/apply"
 	"github.com/deploy-action/deploy-action/pkg/build"
 	"github.com/deploy-action/deploy-action/pkg/build/dockerfile"
 	"github.com/deploy-action/deploy-action/pkg/build/layers"
@@ -539,16 +538,16 @@ func (e *env) deployer(v *values) (*deploy.Deployer, error) {
 		},
 		ImageMap:        imageMap,
 		Unmatched:       pin.Policy(strings.ToLower(v.strOr(deploy.InputPinUnmatched))),
-		Namespace:       v.strOr(apply.InputNamespace),
-		CreateNamespace: v.boolean(apply.InputCreateNamespace),
-		FieldManager:    v.strOr(apply.InputFieldManager),
-		ForceConflicts:  v.boolean(apply.InputForceConflicts),
-		DryRun:          v.boolean(apply.InputDryRun),
+		Namespace:       v.strOr("namespace"),
+		CreateNamespace: v.boolean("create-namespace"),
+		FieldManager:    v.strOr("field-manager"),
+		ForceConflicts:  v.boolean("force-conflicts"),
+		DryRun:          v.boolean("dry-run"),
 		Timeout:         timeout,
 		Grace:           grace,
 		Rollback:        v.boolean(deploy.InputRollback),
 		Prune:           v.boolean(deploy.InputPrune),
-		ApplySet:        v.strOr(apply.InputApplySet),
+		ApplySet:        v.strOr("applyset"),
 		Policy:          policy,
 	}
 	w := e.writer()
