@@ -4,9 +4,11 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/deploy-action/deploy-action/pkg/apply"
 	"github.com/deploy-action/deploy-action/pkg/deploy"
 	"github.com/deploy-action/deploy-action/pkg/field"
 	"github.com/deploy-action/deploy-action/pkg/imagetest"
+	"github.com/deploy-action/deploy-action/pkg/kube"
 	"github.com/deploy-action/deploy-action/pkg/pin"
 	"github.com/deploy-action/deploy-action/pkg/pipeline"
 	"github.com/deploy-action/deploy-action/pkg/policy"
@@ -22,7 +24,23 @@ var fieldInputs = map[string]string{
 	pipeline.FieldSource:          "from",
 	pipeline.FieldOutput:          "output",
 	pipeline.FieldImages:          "images",
-	pipeline.FieldDeployer:        deploy.InputManifests,
+	pipeline.FieldDeployer:        "manifests",
+	apply.FieldNamespace:          "namespace",
+	apply.FieldCreateNamespace:    "create-namespace",
+	apply.FieldFieldManager:       "field-manager",
+	apply.FieldForceConflicts:     "force-conflicts",
+	apply.FieldDryRun:             "dry-run",
+	apply.FieldApplySet:           "applyset",
+	deploy.FieldImageMap:          "image-map",
+	deploy.FieldUnmatched:         "pin-unmatched",
+	deploy.FieldTimeout:           "rollout-timeout",
+	deploy.FieldGrace:             "rollout-grace",
+	deploy.FieldRollback:          "rollback",
+	deploy.FieldPrune:             "prune",
+	kube.FieldKubeconfig:          "kubeconfig-file",
+	kube.FieldKubeconfigData:      "kubeconfig",
+	kube.FieldContext:             "kube-context",
+	kube.FieldInCluster:           "in-cluster",
 	render.FieldPaths:             "manifests",
 	render.FieldFormat:            "manifests-format",
 	render.FieldReleaseName:       "helm-release",

@@ -8,9 +8,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/deploy-action/deploy-action/pkg/apply"
-	"github.com/deploy-action/deploy-action/pkg/deploy"
 	"github.com/deploy-action/deploy-action/pkg/imagetest"
-	"github.com/deploy-action/deploy-action/pkg/kube"
 	"github.com/deploy-action/deploy-action/pkg/policy"
 	"github.com/deploy-action/deploy-action/pkg/smoke"
 	"github.com/deploy-action/deploy-action/pkg/textlist"
@@ -91,31 +89,31 @@ var inputs = []input{
 	{name: "registry-ca", group: "push", usage: "PEM file of an extra CA to trust for registries with private TLS"},
 	{name: "insecure-registries", group: "push", kind: kindList, usage: "registries to reach over plain HTTP (loopback ones always may)"},
 
-	{name: deploy.InputManifests, group: "deploy", kind: kindList, usage: "the release's manifests: YAML files, directories or globs, a kustomization directory, or a Helm chart"},
-	{name: deploy.InputManifestsRoot, group: "deploy", usage: "directory the manifests may read files from, e.g. a kustomization's ../base (default in Actions: the workspace; elsewhere: each kustomization's own directory)"},
-	{name: deploy.InputManifestsFormat, group: "deploy", def: "auto", usage: "how to read \"manifests\": auto, yaml, kustomize or helm"},
-	{name: deploy.InputHelmRelease, group: "deploy", usage: "Helm release name (default: the chart's name)"},
-	{name: deploy.InputHelmValues, group: "deploy", kind: kindList, usage: "Helm values files, later ones winning (helm -f)"},
-	{name: deploy.InputHelmSet, group: "deploy", kind: kindLines, usage: "Helm values, a.b=c, one per line (helm --set); never masked: secrets go in helm-set-secrets"},
-	{name: deploy.InputHelmSetSecrets, group: "deploy", kind: kindLines, secret: true, usage: "secret Helm values, a.b=c, one per line, taken as written (helm --set-literal: a value may hold commas); masked"},
-	{name: apply.InputNamespace, group: "deploy", usage: "namespace of objects that name none (default: the kubeconfig context's)"},
-	{name: deploy.InputImageMap, group: "deploy", kind: kindLines, usage: "images to pin besides the pushed one: SOURCE=TARGET@sha256:... or REPOSITORY@sha256:..., one per line (a build job's \"refs\" output fits)"},
-	{name: deploy.InputPinUnmatched, group: "deploy", def: "error", usage: "when an image to pin matches no container: error or warn"},
+	{name: "manifests", group: "deploy", kind: kindList, usage: "the release's manifests: YAML files, directories or globs, a kustomization directory, or a Helm chart"},
+	{name: "manifests-root", group: "deploy", usage: "directory the manifests may read files from, e.g. a kustomization's ../base (default in Actions: the workspace; elsewhere: each kustomization's own directory)"},
+	{name: "manifests-format", group: "deploy", def: "auto", usage: "how to read \"manifests\": auto, yaml, kustomize or helm"},
+	{name: "helm-release", group: "deploy", usage: "Helm release name (default: the chart's name)"},
+	{name: "helm-values", group: "deploy", kind: kindList, usage: "Helm values files, later ones winning (helm -f)"},
+	{name: "helm-set", group: "deploy", kind: kindLines, usage: "Helm values, a.b=c, one per line (helm --set); never masked: secrets go in helm-set-secrets"},
+	{name: "helm-set-secrets", group: "deploy", kind: kindLines, secret: true, usage: "secret Helm values, a.b=c, one per line, taken as written (helm --set-literal: a value may hold commas); masked"},
+	{name: "namespace", group: "deploy", usage: "namespace of objects that name none (default: the kubeconfig context's)"},
+	{name: "image-map", group: "deploy", kind: kindLines, usage: "images to pin besides the pushed one: SOURCE=TARGET@sha256:... or REPOSITORY@sha256:..., one per line (a build job's \"refs\" output fits)"},
+	{name: "pin-unmatched", group: "deploy", def: "error", usage: "when an image to pin matches no container: error or warn"},
 	{name: inputManifestPolicy, group: "deploy", kind: kindList, usage: "manifest checks run before anything is applied, and their modes, CHECK=fail|warn|off (checks: secrets, digest, latest, migrations, database-volume, exposed-admin, probes, resources, baseline, restricted, pdb; all=MODE sets every one); unlisted checks keep their defaults: secrets fails, the rest warn. An object opts out of one with the annotation manifest-policy.deploy-action/skip-CHECK, whose value gives the reason"},
 	{name: inputManifestPolicyAllow, group: "deploy", kind: kindList, usage: "objects the manifest checks let through, [CHECK:]KIND/NAMESPACE/NAME with * for any part, e.g. Deployment/shop/postgres or probes:Deployment/*/worker"},
-	{name: kube.InputKubeconfig, group: "deploy", secret: true, usage: "kubeconfig content, YAML or base64 (masked; never written to disk)"},
-	{name: kube.InputKubeconfigFile, group: "deploy", usage: "kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)"},
-	{name: kube.InputContext, group: "deploy", usage: "kubeconfig context (default: its current-context)"},
-	{name: kube.InputInCluster, group: "deploy", kind: kindBool, def: "false", usage: "use the service account of the pod this runs in"},
-	{name: apply.InputCreateNamespace, group: "deploy", kind: kindBool, def: "false", usage: "create \"namespace\" when it does not exist"},
-	{name: apply.InputFieldManager, group: "deploy", def: apply.DefaultFieldManager, usage: "server-side apply field manager"},
-	{name: apply.InputForceConflicts, group: "deploy", kind: kindBool, def: "false", usage: "take over fields another field manager owns instead of failing"},
-	{name: apply.InputDryRun, group: "deploy", kind: kindBool, def: "false", usage: "have the API server check every object and store nothing"},
-	{name: deploy.InputRolloutTimeout, group: "deploy", def: "5m", usage: "how long the rollout may take when no failure shows (a failure ends it at once)"},
-	{name: deploy.InputRolloutGrace, group: "deploy", def: "30s", usage: "how long pods may stay unready, or be refused (quota), before that is a failure"},
-	{name: deploy.InputRollback, group: "deploy", kind: kindBool, def: "true", usage: "when the rollout or the apply fails, put the whole release back: objects it created deleted, objects it changed restored, workloads at their previous revision"},
-	{name: deploy.InputPrune, group: "deploy", kind: kindBool, def: "false", usage: "after a release that rolled out, delete the objects earlier releases applied that the manifests no longer have; only members of the release's ApplySet (label applyset.kubernetes.io/part-of) are ever deleted"},
-	{name: apply.InputApplySet, group: "deploy", def: apply.DefaultApplySet, usage: "name of the Secret, in \"namespace\", that records what the release owns for \"prune\" (a Kubernetes ApplySet parent); give each release sharing a namespace its own"},
+	{name: "kubeconfig", group: "deploy", secret: true, usage: "kubeconfig content, YAML or base64 (masked; never written to disk)"},
+	{name: "kubeconfig-file", group: "deploy", usage: "kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)"},
+	{name: "kube-context", group: "deploy", usage: "kubeconfig context (default: its current-context)"},
+	{name: "in-cluster", group: "deploy", kind: kindBool, def: "false", usage: "use the service account of the pod this runs in"},
+	{name: "create-namespace", group: "deploy", kind: kindBool, def: "false", usage: "create \"namespace\" when it does not exist"},
+	{name: "field-manager", group: "deploy", def: apply.DefaultFieldManager, usage: "server-side apply field manager"},
+	{name: "force-conflicts", group: "deploy", kind: kindBool, def: "false", usage: "take over fields another field manager owns instead of failing"},
+	{name: "dry-run", group: "deploy", kind: kindBool, def: "false", usage: "have the API server check every object and store nothing"},
+	{name: "rollout-timeout", group: "deploy", def: "5m", usage: "how long the rollout may take when no failure shows (a failure ends it at once)"},
+	{name: "rollout-grace", group: "deploy", def: "30s", usage: "how long pods may stay unready, or be refused (quota), before that is a failure"},
+	{name: "rollback", group: "deploy", kind: kindBool, def: "true", usage: "when the rollout or the apply fails, put the whole release back: objects it created deleted, objects it changed restored, workloads at their previous revision"},
+	{name: "prune", group: "deploy", kind: kindBool, def: "false", usage: "after a release that rolled out, delete the objects earlier releases applied that the manifests no longer have; only members of the release's ApplySet (label applyset.kubernetes.io/part-of) are ever deleted"},
+	{name: "applyset", group: "deploy", def: apply.DefaultApplySet, usage: "name of the Secret, in \"namespace\", that records what the release owns for \"prune\" (a Kubernetes ApplySet parent); give each release sharing a namespace its own"},
 }
 
 func lookupInput(name string) input {

@@ -166,8 +166,9 @@ daemonless sample instead; each part it skips is named with the command that ena
 				e.summaryFiles = demoSummaryFiles
 			}
 			o.Getenv = e.getenv
+			o.FieldNames = inputNames
 			_, err := demo.Run(c.Context(), e.rep, o)
-			return err
+			return nameInput(err)
 		},
 	}
 	c.Flags().StringVar(&o.ShopDir, "shop", "e2e/testdata/shop", "the sample shop's build context; \"\" releases the daemonless sample")

@@ -51,7 +51,7 @@ func (e *env) registerSecrets(v *values) error {
 		if !in.secret {
 			continue
 		}
-		if in.name == kube.InputKubeconfig {
+		if in.name == "kubeconfig" {
 			// A document: masked whole here, its credentials one by one
 			// everywhere (see report.SecretDocument).
 			e.rep.SecretDocument(text)

@@ -17,7 +17,6 @@ import (
 	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 
-	"github.com/deploy-action/deploy-action/pkg/apply"
 	"github.com/deploy-action/deploy-action/pkg/build"
 	"github.com/deploy-action/deploy-action/pkg/build/dockerfile"
 	"github.com/deploy-action/deploy-action/pkg/build/layers"
@@ -161,10 +160,10 @@ func (e *env) runStages(ctx context.Context, v *values, stages []pipeline.Stage)
 	if err := e.registerSecrets(v); err != nil {
 		return err
 	}
-	if v.has(kube.InputKubeconfigFile) {
+	if v.has("kubeconfig-file") {
 		// The content input's credentials are registered above; these are
 		// those of the file it would otherwise read.
-		access := kube.Access{Kubeconfig: v.strOr(kube.InputKubeconfigFile), InCluster: v.boolean(kube.InputInCluster)}
+		access := kube.Access{Kubeconfig: v.strOr("kubeconfig-file"), InCluster: v.boolean("in-cluster")}
 		for _, c := range kube.AccessSecrets(access, e.getenv) {
 			e.rep.Secret(c)
 		}
@@ -174,7 +173,7 @@ func (e *env) runStages(ctx context.Context, v *values, stages []pipeline.Stage)
 		list := v.list("stages")
 		if len(list) == 1 && list[0] == "auto" {
 			list = []string{"build", "test", "push"}
-			if len(v.list(deploy.InputManifests)) > 0 {
+			if len(v.list("manifests")) > 0 {
 				list = append(list, "deploy")
 			}
 		}
@@ -490,16 +489,16 @@ func (e *env) pushOptions(v *values) ([]push.Option, error) {
 
 // deployer makes the deploy stage from its inputs; it contacts nothing yet.
 func (e *env) deployer(v *values) (*deploy.Deployer, error) {
-	if len(v.list(deploy.InputManifests)) == 0 {
-		return nil, fmt.Errorf("input %q is empty; give the release's manifests: YAML files, directories or globs (k8s/), a kustomization directory, or a Helm chart", deploy.InputManifests)
+	if len(v.list("manifests")) == 0 {
+		return nil, errors.New(`input "manifests" is empty; give the release's manifests: YAML files, directories or globs (k8s/), a kustomization directory, or a Helm chart`)
 	}
-	format := render.Format(strings.ToLower(v.strOr(deploy.InputManifestsFormat)))
+	format := render.Format(strings.ToLower(v.strOr("manifests-format")))
 	switch format {
 	case "", render.Auto, render.YAML, render.Kustomize, render.Helm:
 	default:
-		return nil, fmt.Errorf("input %q: unknown format %q; use auto, yaml, kustomize or helm", deploy.InputManifestsFormat, format)
+		return nil, fmt.Errorf(`input "manifests-format": unknown format %q; use auto, yaml, kustomize or helm`, format)
 	}
-	imageMap, err := pin.ParseMappings(strings.Join(v.list(deploy.InputImageMap), "\n"))
+	imageMap, err := pin.ParseMappings(strings.Join(v.list("image-map"), "\n"))
 	if err != nil {
 		return nil, err // it names the input and the line
 	}
@@ -514,42 +513,42 @@ func (e *env) deployer(v *values) (*deploy.Deployer, error) {
 	if err != nil {
 		return nil, err
 	}
-	timeout, err := duration(deploy.InputRolloutTimeout)
+	timeout, err := duration("rollout-timeout")
 	if err != nil {
 		return nil, err
 	}
-	grace, err := duration(deploy.InputRolloutGrace)
+	grace, err := duration("rollout-grace")
 	if err != nil {
 		return nil, err
 	}
 	cfg := deploy.Config{
 		Access: kube.Access{
-			Kubeconfig:     v.strOr(kube.InputKubeconfigFile),
-			KubeconfigData: v.strOr(kube.InputKubeconfig),
-			Context:        v.strOr(kube.InputContext),
-			InCluster:      v.boolean(kube.InputInCluster),
+			Kubeconfig:     v.strOr("kubeconfig-file"),
+			KubeconfigData: v.strOr("kubeconfig"),
+			Context:        v.strOr("kube-context"),
+			InCluster:      v.boolean("in-cluster"),
 		},
 		Manifests: render.Spec{
-			Paths:       v.list(deploy.InputManifests),
+			Paths:       v.list("manifests"),
 			Format:      format,
-			ReleaseName: v.strOr(deploy.InputHelmRelease),
-			ValuesFiles: v.list(deploy.InputHelmValues),
-			Values:      v.list(deploy.InputHelmSet),
+			ReleaseName: v.strOr("helm-release"),
+			ValuesFiles: v.list("helm-values"),
+			Values:      v.list("helm-set"),
 			// One per line, as written: a secret may hold commas.
-			SecretValues: v.list(deploy.InputHelmSetSecrets),
+			SecretValues: v.list("helm-set-secrets"),
 		},
 		ImageMap:        imageMap,
-		Unmatched:       pin.Policy(strings.ToLower(v.strOr(deploy.InputPinUnmatched))),
-		Namespace:       v.strOr(apply.InputNamespace),
-		CreateNamespace: v.boolean(apply.InputCreateNamespace),
-		FieldManager:    v.strOr(apply.InputFieldManager),
-		ForceConflicts:  v.boolean(apply.InputForceConflicts),
-		DryRun:          v.boolean(apply.InputDryRun),
+		Unmatched:       pin.Policy(strings.ToLower(v.strOr("pin-unmatched"))),
+		Namespace:       v.strOr("namespace"),
+		CreateNamespace: v.boolean("create-namespace"),
+		FieldManager:    v.strOr("field-manager"),
+		ForceConflicts:  v.boolean("force-conflicts"),
+		DryRun:          v.boolean("dry-run"),
 		Timeout:         timeout,
 		Grace:           grace,
-		Rollback:        v.boolean(deploy.InputRollback),
-		Prune:           v.boolean(deploy.InputPrune),
-		ApplySet:        v.strOr(apply.InputApplySet),
+		Rollback:        v.boolean("rollback"),
+		Prune:           v.boolean("prune"),
+		ApplySet:        v.strOr("applyset"),
 		Policy:          policy,
 	}
 	w := e.writer()
@@ -559,8 +558,8 @@ func (e *env) deployer(v *values) (*deploy.Deployer, error) {
 	} else if d > 0 {
 		kopts = append(kopts, kube.WithRequestTimeout(d))
 	}
-	opts := []deploy.Option{deploy.WithLog(w), deploy.WithKubeOptions(kopts...)}
-	root := v.strOr(deploy.InputManifestsRoot)
+	opts := []deploy.Option{deploy.WithLog(w), deploy.WithKubeOptions(kopts...), deploy.WithFieldNames(inputNames)}
+	root := v.strOr("manifests-root")
 	if root == "" && e.rep.InActions() {
 		// The checkout: a kustomization there may use its ../base.
 		root = e.getenv("GITHUB_WORKSPACE")

@@ -21,6 +21,7 @@ import (
 	"github.com/deploy-action/deploy-action/pkg/build/layers"
 	"github.com/deploy-action/deploy-action/pkg/deploy"
 	"github.com/deploy-action/deploy-action/pkg/engine"
+	"github.com/deploy-action/deploy-action/pkg/field"
 	"github.com/deploy-action/deploy-action/pkg/kube"
 	"github.com/deploy-action/deploy-action/pkg/metadata"
 	"github.com/deploy-action/deploy-action/pkg/pin"
@@ -66,6 +67,9 @@ type Options struct {
 	// Namespace is where the release goes; default Namespace.
 	Namespace string
 	Now       func() time.Time
+	// FieldNames names the deploy's settings in its messages as the
+	// caller's flags do (deploy.WithFieldNames).
+	FieldNames field.Names
 }
 
 // Outcome is what the demo showed, for its caller and its tests.
@@ -263,7 +267,7 @@ func deployRun(ctx context.Context, rep *report.Reporter, a *app, o Options, ref
 		CreateNamespace: true,
 		Grace:           &grace,
 		Rollback:        true,
-	}, deploy.WithLog(w))
+	}, deploy.WithLog(w), deploy.WithFieldNames(o.FieldNames))
 	if err != nil {
 		return nil, err
 	}

@@ -255,7 +255,7 @@ func (a *Applier) plan(ctx context.Context, objs []Object) ([]item, error) {
 				return nil, a.classify(Object{Unstructured: ns}, schema.GroupVersionResource{}, "discover", err)
 			}
 			items = append(items, item{
-				Object: Object{Unstructured: ns, Source: fmt.Sprintf("input %q", InputCreateNamespace)},
+				Object: Object{Unstructured: ns, Source: a.opts.names.Of(FieldCreateNamespace)},
 				gvk:    ns.GroupVersionKind(), mapping: m, ensure: true,
 			})
 		}

@@ -339,7 +339,7 @@ func TestCreateNamespaceAndDryRun(t *testing.T) {
 	// Without the namespace, a clear error before anything exists.
 	_, err := applier(t, c.Config, target).Apply(ctx, objs)
 	require.ErrorIs(t, err, apply.ErrNoNamespace)
-	assert.Contains(t, err.Error(), fmt.Sprintf(`applying Secret %s/db (k8s/shop.yaml#5): namespace %q does not exist; add a Namespace to the manifests, create it, or set input "create-namespace" to true (nothing was applied)`, target, target))
+	assert.Contains(t, err.Error(), fmt.Sprintf(`applying Secret %s/db (k8s/shop.yaml#5): namespace %q does not exist; add a Namespace to the manifests, create it, or set apply.WithCreateNamespace to true (nothing was applied)`, target, target))
 
 	// A dry run creates nothing, and says what it could not check.
 	dry, err := applier(t, c.Config, target, apply.WithCreateNamespace(true), apply.WithDryRun(true)).Apply(ctx, objs)
@@ -354,7 +354,7 @@ func TestCreateNamespaceAndDryRun(t *testing.T) {
 	assert.True(t, apierrors.IsNotFound(err), "a dry run created the namespace: %v", err)
 
 	// For real: the namespace first, then the rest in it.
-	res, err := applier(t, c.Config, target, apply.WithCreateNamespace(true)).Apply(ctx, objs)
+	res, err := applier(t, c.Config, target, apply.WithCreateNamespace(true), apply.WithFieldNames(inputNames)).Apply(ctx, objs)
 	require.NoError(t, err)
 	assert.Equal(t, "Namespace "+target+" created", actions(res)[0])
 	assert.Equal(t, `input "create-namespace"`, res.Objects[0].Source)

@@ -2,6 +2,7 @@ package apply_test
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -19,6 +20,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/deploy-action/deploy-action/pkg/apply"
+	"github.com/deploy-action/deploy-action/pkg/field"
 	"github.com/deploy-action/deploy-action/pkg/kube"
 )
 
@@ -110,23 +112,31 @@ func TestOptionsRejectedWhenMade(t *testing.T) {
 	dyn, err := dynamic.NewForConfig(&rest.Config{Host: "https://127.0.0.1:1"})
 	require.NoError(t, err)
 	for _, tc := range []struct {
-		name string
-		opt  apply.Option
-		want string
+		name  string
+		opt   apply.Option
+		field string // the *field.Error's field; "" for none
+		want  string
 	}{
-		{"empty field manager", apply.WithFieldManager(""), `input "field-manager": "" is not a field manager name`},
-		{"long field manager", apply.WithFieldManager(strings.Repeat("x", 129)), "1 to 128 characters"},
-		{"bad namespace", apply.WithNamespace("Shop_Prod"), `input "namespace": "Shop_Prod" is not a namespace name`},
-		{"empty namespace", apply.WithNamespace(""), `input "namespace": "" is not a namespace name`},
-		{"zero wait", apply.WithWaitTimeout(0), "positive duration"},
-		{"nil progress", apply.WithProgress(nil), "nil writer"},
-		{"nil clock", apply.WithClock(nil), "nil clock"},
+		{"empty field manager", apply.WithFieldManager(""), apply.FieldFieldManager, `apply.WithFieldManager: "" is not a field manager name`},
+		{"long field manager", apply.WithFieldManager(strings.Repeat("x", 129)), apply.FieldFieldManager, "1 to 128 characters"},
+		{"bad namespace", apply.WithNamespace("Shop_Prod"), apply.FieldNamespace, `apply.WithNamespace: "Shop_Prod" is not a namespace name`},
+		{"empty namespace", apply.WithNamespace(""), apply.FieldNamespace, `apply.WithNamespace: "" is not a namespace name`},
+		{"bad applyset", apply.WithApplySet("Shop_Set"), apply.FieldApplySet, `apply.WithApplySet: "Shop_Set" is not a Secret name`},
+		{"zero wait", apply.WithWaitTimeout(0), "", "positive duration"},
+		{"nil progress", apply.WithProgress(nil), "", "nil writer"},
+		{"nil clock", apply.WithClock(nil), "", "nil clock"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			_, err := apply.New(dyn, m, tc.opt)
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tc.want)
+			var fe *field.Error
+			if tc.field == "" {
+				assert.False(t, errors.As(err, &fe), "no field is at fault: %v", err)
+			} else if assert.True(t, errors.As(err, &fe), "a *field.Error: %v", err) {
+				assert.Equal(t, tc.field, fe.Field)
+			}
 		})
 	}
 	_, err = apply.New(nil, m)

@@ -127,8 +127,8 @@ func (a *Applier) classify(obj Object, gvr schema.GroupVersionResource, verb str
 		for _, c := range e.Conflicts {
 			fields = append(fields, fmt.Sprintf("%s (owned by %q)", c.Field, c.Manager))
 		}
-		e.reason = fmt.Sprintf("another field manager owns fields this apply would change: %s; if that manager should keep them (an autoscaler owning .spec.replicas, say), remove them from the manifests; to take them over, set input %q to true (or hand them over with kubectl apply --server-side --field-manager=%s --force-conflicts)",
-			strings.Join(fields, ", "), InputForceConflicts, a.opts.fieldManager)
+		e.reason = fmt.Sprintf("another field manager owns fields this apply would change: %s; if that manager should keep them (an autoscaler owning .spec.replicas, say), remove them from the manifests; to take them over, set %s to true (or hand them over with kubectl apply --server-side --field-manager=%s --force-conflicts)",
+			strings.Join(fields, ", "), a.opts.names.Of(FieldForceConflicts), a.opts.fieldManager)
 	case apierrors.IsForbidden(err) && rbacDenied.MatchString(msg):
 		e.kind = ErrForbidden
 		e.Forbidden = forbidden(msg, verb, gvr, obj.GetNamespace())
@@ -139,7 +139,7 @@ func (a *Applier) classify(obj Object, gvr schema.GroupVersionResource, verb str
 	case apierrors.IsNotFound(err) && nsNotFound.MatchString(msg):
 		ns := nsNotFound.FindStringSubmatch(msg)[1]
 		e.kind = ErrNoNamespace
-		e.reason = fmt.Sprintf("namespace %q does not exist; add a Namespace to the manifests, create it, or set input %q to true", ns, InputCreateNamespace)
+		e.reason = fmt.Sprintf("namespace %q does not exist; add a Namespace to the manifests, create it, or set %s to true", ns, a.opts.names.Of(FieldCreateNamespace))
 	case apierrors.IsInvalid(err), apierrors.IsBadRequest(err), apierrors.IsRequestEntityTooLargeError(err),
 		// Server-side apply checks the object against the schema before
 		// validation, and answers a mismatch (an unknown field, a wrong type)

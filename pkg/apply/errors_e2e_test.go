@@ -116,7 +116,7 @@ func TestFieldManagerConflict(t *testing.T) {
 	require.NoError(t, err)
 
 	objs := objects(t, "k8s/web.yaml", deployment("replicas: 2"))
-	res, err := applier(t, c.Config, ns).Apply(ctx, objs)
+	res, err := applier(t, c.Config, ns, apply.WithFieldNames(inputNames)).Apply(ctx, objs)
 	require.ErrorIs(t, err, apply.ErrConflict)
 	t.Log(err)
 	var e *apply.Error

@@ -19,6 +19,7 @@ import (
 
 	"github.com/deploy-action/deploy-action/e2e/kubetest"
 	"github.com/deploy-action/deploy-action/pkg/apply"
+	"github.com/deploy-action/deploy-action/pkg/field"
 	"github.com/deploy-action/deploy-action/pkg/kube"
 )
 
@@ -96,4 +97,18 @@ func kubeDynamic(t testing.TB, cfg *rest.Config) dynamic.Interface {
 	d, err := dynamic.NewForConfig(cfg)
 	require.NoError(t, err)
 	return d
+}
+
+// inputNames names the options as the action's inputs do.
+var inputNames field.Names = func(f string) string {
+	in := map[string]string{
+		apply.FieldNamespace:       "namespace",
+		apply.FieldCreateNamespace: "create-namespace",
+		apply.FieldForceConflicts:  "force-conflicts",
+		apply.FieldApplySet:        "applyset",
+	}[f]
+	if in == "" {
+		return ""
+	}
+	return fmt.Sprintf("input %q", in)
 }

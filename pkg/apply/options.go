@@ -7,16 +7,18 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/deploy-action/deploy-action/pkg/field"
 )
 
-// The inputs the options come from, as the action and the CLI name them.
+// Fields of the options, as a *field.Error or a field.Names names them.
 const (
-	InputNamespace       = "namespace"
-	InputCreateNamespace = "create-namespace"
-	InputFieldManager    = "field-manager"
-	InputForceConflicts  = "force-conflicts"
-	InputDryRun          = "dry-run"
-	InputApplySet        = "applyset"
+	FieldNamespace       = "apply.WithNamespace"
+	FieldCreateNamespace = "apply.WithCreateNamespace"
+	FieldFieldManager    = "apply.WithFieldManager"
+	FieldForceConflicts  = "apply.WithForceConflicts"
+	FieldDryRun          = "apply.WithDryRun"
+	FieldApplySet        = "apply.WithApplySet"
 )
 
 // DefaultFieldManager is the name under which fields are applied, and so the
@@ -38,6 +40,7 @@ type options struct {
 	waitTimeout     time.Duration
 	progress        io.Writer
 	now             func() time.Time
+	names           field.Names
 }
 
 // Defaults live here and nowhere else.
@@ -75,7 +78,7 @@ func CheckOptions(opts ...Option) error {
 func WithFieldManager(name string) Option {
 	return func(o *options) error {
 		if name == "" || len(name) > 128 {
-			return fmt.Errorf(`input %q: %q is not a field manager name; use 1 to 128 characters, such as %q`, InputFieldManager, name, DefaultFieldManager)
+			return field.Errorf(FieldFieldManager, "%q is not a field manager name; use 1 to 128 characters, such as %q", name, DefaultFieldManager)
 		}
 		o.fieldManager = name
 		return nil
@@ -105,7 +108,7 @@ func WithDryRun(dryRun bool) Option {
 func WithNamespace(ns string) Option {
 	return func(o *options) error {
 		if errs := validation.IsDNS1123Label(ns); len(errs) > 0 {
-			return fmt.Errorf(`input %q: %q is not a namespace name (%s); use lower-case letters, digits and '-'`, InputNamespace, ns, errs[0])
+			return field.Errorf(FieldNamespace, "%q is not a namespace name (%s); use lower-case letters, digits and '-'", ns, errs[0])
 		}
 		o.namespace = ns
 		return nil
@@ -151,6 +154,16 @@ func WithProgress(w io.Writer) Option {
 			return errors.New("apply.WithProgress: nil writer")
 		}
 		o.progress = w
+		return nil
+	}
+}
+
+// WithFieldNames names the options in the messages that refer to one ("set
+// apply.WithForceConflicts to true"), as the caller's users set them; without
+// it they are named by their Field* constants.
+func WithFieldNames(names field.Names) Option {
+	return func(o *options) error {
+		o.names = names
 		return nil
 	}
 }

@@ -18,6 +18,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/deploy-action/deploy-action/pkg/field"
 )
 
 // The labels and annotations of the ApplySet specification (KEP 3659,
@@ -59,7 +61,7 @@ var gvrSecrets = schema.GroupVersionResource{Version: "v1", Resource: "secrets"}
 func WithApplySet(name string) Option {
 	return func(o *options) error {
 		if errs := validation.IsDNS1123Subdomain(name); len(errs) > 0 {
-			return fmt.Errorf(`input %q: %q is not a Secret name (%s); use lower-case letters, digits, '-' and '.', such as %q`, InputApplySet, name, errs[0], DefaultApplySet)
+			return field.Errorf(FieldApplySet, "%q is not a Secret name (%s); use lower-case letters, digits, '-' and '.', such as %q", name, errs[0], DefaultApplySet)
 		}
 		o.applySet = name
 		return nil
@@ -104,7 +106,7 @@ func (a *Applier) applySetBefore(ctx context.Context, plan []item, res *Result) 
 	ns := a.opts.namespace
 	set := &ApplySet{Parent: describe("Secret", ns, a.opts.applySet), ID: ApplySetID(a.opts.applySet, ns),
 		name: a.opts.applySet, namespace: ns, current: sets.New[schema.GroupKind](), currentNS: sets.New[string]()}
-	parentObj := Object{Unstructured: parent(set, nil, nil), Source: fmt.Sprintf("input %q", InputApplySet)}
+	parentObj := Object{Unstructured: parent(set, nil, nil), Source: a.opts.names.Of(FieldApplySet)}
 	ri := a.dyn.Resource(gvrSecrets).Namespace(ns)
 	kinds, namespaces := sets.New[schema.GroupKind](), sets.New[string]()
 	live, err := ri.Get(ctx, set.name, metav1.GetOptions{})

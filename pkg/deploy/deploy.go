@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/deploy-action/deploy-action/pkg/apply"
+	"github.com/deploy-action/deploy-action/pkg/field"
 	"github.com/deploy-action/deploy-action/pkg/kube"
 	"github.com/deploy-action/deploy-action/pkg/manifestpolicy"
 	"github.com/deploy-action/deploy-action/pkg/pin"
@@ -55,7 +56,8 @@ func New(cfg Config, opts ...Option) (*Deployer, error) {
 // not be what runs.
 func (d *Deployer) Prepare(ctx context.Context, repos []string) error {
 	if d.clients == nil {
-		c, err := kube.Connect(ctx, d.cfg.Access, d.o.kube...)
+		kopts := append([]kube.Option{kube.WithFieldNames(d.o.names)}, d.o.kube...)
+		c, err := kube.Connect(ctx, d.cfg.Access, kopts...)
 		if err != nil {
 			return err
 		}
@@ -70,17 +72,14 @@ func (d *Deployer) Prepare(ctx context.Context, repos []string) error {
 		spec.Namespace = d.namespace
 	}
 	ropts := d.o.render
+	// TODO(merge): render.WithFieldNames(o.names)
 	if v := d.clients.Version; v != nil && v.GitVersion != "" {
 		// Charts see the cluster they are deployed to, as helm install does.
 		ropts = append([]render.Option{render.WithKubeVersion(v.GitVersion)}, ropts...)
 	}
 	objs, err := render.Render(ctx, spec, ropts...)
 	if err != nil {
-		if !strings.Contains(err.Error(), `input "`) {
-			// A syntax error names its file and line, not the input.
-			err = fmt.Errorf("input %q: %w", InputManifests, err)
-		}
-		return err
+		return manifestsError(err)
 	}
 	d.objects = objs
 	fmt.Fprintf(d.o.log, "rendered %d object(s) from %s\n", len(objs), strings.Join(spec.Paths, ", "))
@@ -124,7 +123,7 @@ func (d *Deployer) serverCheck(ctx context.Context, repos []string) error {
 	}
 	check := d.cfg
 	check.DryRun = true
-	checker, err := apply.New(d.clients.Dynamic, d.clients.Mapper, check.applyOptions(d.namespace, io.Discard)...)
+	checker, err := apply.New(d.clients.Dynamic, d.clients.Mapper, check.applyOptions(d.namespace, io.Discard, d.o.names)...)
 	if err != nil {
 		return err
 	}
@@ -139,6 +138,17 @@ func (d *Deployer) serverCheck(ctx context.Context, repos []string) error {
 	}
 	fmt.Fprintf(d.o.log, "the API server accepts all %d object(s) (server-side dry run, before the build)\n", len(applyObjs))
 	return nil
+}
+
+// manifestsError is an error of render's: one about a field of the Spec
+// passes on as it is; any other (a syntax error names its file and line) is
+// about the manifests as a whole.
+func manifestsError(err error) error {
+	var fe *field.Error
+	if errors.As(err, &fe) {
+		return err
+	}
+	return &field.Error{Field: render.FieldPaths, Err: err}
 }
 
 func toApply(objs []render.Object) ([]apply.Object, error) {
@@ -170,7 +180,7 @@ func (d *Deployer) pin(repos []string, hex string) (*pin.Result, error) {
 	}
 	res, err := pin.Pin(d.objects, mappings, pin.WithUnmatched(d.cfg.Unmatched))
 	if err != nil {
-		return nil, fmt.Errorf("pinning the images of input %q: %w", InputManifests, err)
+		return nil, fmt.Errorf("pinning the images of %s: %w", d.o.names.Of(render.FieldPaths), err)
 	}
 	return res, nil
 }
@@ -206,10 +216,10 @@ func (d *Deployer) Deploy(ctx context.Context, refs []string) (*Result, error) {
 			fmt.Fprintf(d.o.log, "warning: %s\n", w)
 		}
 	} else {
-		fmt.Fprintf(d.o.log, "no image was pushed and input %q is empty: images are deployed as the manifests name them\n", InputImageMap)
+		fmt.Fprintf(d.o.log, "no image was pushed and %s is empty: images are deployed as the manifests name them\n", d.o.names.Of(FieldImageMap))
 	}
 
-	applier, err := apply.New(d.clients.Dynamic, d.clients.Mapper, d.cfg.applyOptions(d.namespace, d.o.log)...)
+	applier, err := apply.New(d.clients.Dynamic, d.clients.Mapper, d.cfg.applyOptions(d.namespace, d.o.log, d.o.names)...)
 	if err != nil {
 		return res, err
 	}
@@ -235,7 +245,7 @@ func (d *Deployer) Deploy(ctx context.Context, refs []string) (*Result, error) {
 		// put it back.
 		if res.Apply != nil && res.Apply.Changed() && !d.cfg.DryRun {
 			if !d.cfg.Rollback {
-				return res, fmt.Errorf("%w; input %q is false, so the objects applied before it were left as they are", err, InputRollback)
+				return res, fmt.Errorf("%w; %s is false, so the objects applied before it were left as they are", err, d.o.names.Of(FieldRollback))
 			}
 			if rerr := d.rollback(ctx, res); rerr != nil {
 				return res, fmt.Errorf("%w; and rolling back the objects applied before it failed: %v", err, rerr)
@@ -269,7 +279,7 @@ func (d *Deployer) Deploy(ctx context.Context, refs []string) (*Result, error) {
 	}
 	failure := res.Verdict.Err()
 	if !d.cfg.Rollback {
-		return res, fmt.Errorf("%w; input %q is false, so the release was left as it is", failure, InputRollback)
+		return res, fmt.Errorf("%w; %s is false, so the release was left as it is", failure, d.o.names.Of(FieldRollback))
 	}
 	if err := d.rollback(ctx, res); err != nil {
 		return res, fmt.Errorf("%w; and the rollback failed: %v", failure, err)
@@ -298,7 +308,7 @@ func (d *Deployer) interrupted(ctx context.Context, res *Result, cause error) er
 		return fmt.Errorf("deploy interrupted before anything was applied: %w", cause)
 	}
 	if !d.cfg.Rollback {
-		return fmt.Errorf("deploy interrupted: %w; input %q is false, so what was applied is left as it is; %s", cause, InputRollback, leftovers(res))
+		return fmt.Errorf("deploy interrupted: %w; %s is false, so what was applied is left as it is; %s", cause, d.o.names.Of(FieldRollback), leftovers(res))
 	}
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.o.cleanupTimeout)
 	defer cancel()

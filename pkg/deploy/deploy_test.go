@@ -12,6 +12,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/deploy-action/deploy-action/pkg/apply"
+	"github.com/deploy-action/deploy-action/pkg/field"
 	"github.com/deploy-action/deploy-action/pkg/kube"
 	"github.com/deploy-action/deploy-action/pkg/manifestpolicy"
 	"github.com/deploy-action/deploy-action/pkg/pin"
@@ -26,19 +27,24 @@ func TestConfigRejectedWhenMade(t *testing.T) {
 	t.Parallel()
 	zero, neg := time.Duration(0), -time.Second
 	for _, tc := range []struct {
-		name string
-		cfg  Config
-		want string
+		name  string
+		cfg   Config
+		field string
+		want  string
 	}{
-		{"no manifests", Config{}, `input "manifests" is empty`},
-		{"unknown policy", Config{Manifests: render.Spec{Paths: []string{"k8s"}}, Unmatched: "maybe"}, `input "pin-unmatched": "maybe" is not a policy`},
-		{"zero timeout", Config{Manifests: render.Spec{Paths: []string{"k8s"}}, Timeout: &zero}, `input "rollout-timeout"`},
-		{"negative grace", Config{Manifests: render.Spec{Paths: []string{"k8s"}}, Grace: &neg}, `input "rollout-grace": -1s is negative`},
-		{"field manager too long", Config{Manifests: render.Spec{Paths: []string{"k8s"}}, FieldManager: strings.Repeat("m", 129)}, `input "field-manager"`},
+		{"no manifests", Config{}, render.FieldPaths, "no manifests given"},
+		{"unknown policy", Config{Manifests: render.Spec{Paths: []string{"k8s"}}, Unmatched: "maybe"}, FieldUnmatched, `"maybe" is not a policy`},
+		{"zero timeout", Config{Manifests: render.Spec{Paths: []string{"k8s"}}, Timeout: &zero}, FieldTimeout, "0s is not a time a rollout can take"},
+		{"negative grace", Config{Manifests: render.Spec{Paths: []string{"k8s"}}, Grace: &neg}, FieldGrace, "-1s is negative"},
+		{"field manager too long", Config{Manifests: render.Spec{Paths: []string{"k8s"}}, FieldManager: strings.Repeat("m", 129)}, apply.FieldFieldManager, "is not a field manager name"},
+		{"bad applyset", Config{Manifests: render.Spec{Paths: []string{"k8s"}}, Prune: true, ApplySet: "Shop_Set"}, apply.FieldApplySet, `"Shop_Set" is not a Secret name`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := New(tc.cfg)
-			require.ErrorContains(t, err, tc.want)
+			var fe *field.Error
+			require.ErrorAs(t, err, &fe)
+			assert.Equal(t, tc.field, fe.Field)
+			assert.ErrorContains(t, fe.Err, tc.want)
 		})
 	}
 	_, err := New(Config{Manifests: render.Spec{Paths: []string{"k8s"}}, Grace: &zero})
@@ -64,10 +70,10 @@ func TestPrepare(t *testing.T) {
 
 	// A pushed repository no container runs would deploy something else than
 	// what was pushed: found before the build.
-	d, err = New(Config{Manifests: render.Spec{Paths: []string{shop}}, DryRun: true}, WithClients(offline(t)))
+	d, err = New(Config{Manifests: render.Spec{Paths: []string{shop}}, DryRun: true}, WithClients(offline(t)), WithFieldNames(inputNames))
 	require.NoError(t, err)
 	err = d.Prepare(ctx, []string{"ghcr.io/acme/other"})
-	require.ErrorContains(t, err, `input "manifests"`)
+	require.ErrorContains(t, err, `pinning the images of input "manifests": `)
 	var unmatched *pin.UnmatchedError
 	require.ErrorAs(t, err, &unmatched)
 
@@ -79,7 +85,23 @@ func TestPrepare(t *testing.T) {
 	require.NoError(t, err)
 	err = d.Prepare(ctx, nil)
 	require.ErrorIs(t, err, render.ErrNoManifests)
-	require.ErrorContains(t, err, `input "manifests"`)
+	var fe *field.Error
+	require.ErrorAs(t, err, &fe)
+	assert.Equal(t, render.FieldPaths, fe.Field)
+}
+
+// inputNames names fields as the action's inputs do.
+var inputNames field.Names = func(f string) string {
+	in := map[string]string{
+		render.FieldPaths: "manifests",
+		FieldImageMap:     "image-map",
+		FieldRollback:     "rollback",
+		FieldPrune:        "prune",
+	}[f]
+	if in == "" {
+		return ""
+	}
+	return `input "` + in + `"`
 }
 
 func TestSplitRefs(t *testing.T) {

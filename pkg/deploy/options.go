@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/deploy-action/deploy-action/pkg/apply"
+	"github.com/deploy-action/deploy-action/pkg/field"
 	"github.com/deploy-action/deploy-action/pkg/kube"
 	"github.com/deploy-action/deploy-action/pkg/manifestpolicy"
 	"github.com/deploy-action/deploy-action/pkg/pin"
@@ -14,22 +15,16 @@ import (
 	"github.com/deploy-action/deploy-action/pkg/rollout"
 )
 
-// The inputs of the deploy stage that this package reads, as the action and
-// the CLI name them (the cluster's are kube.Input*, the apply's apply.Input*).
+// Fields of Config, as a *field.Error or a field.Names names them. The
+// manifests' are render's (render.FieldPaths, ...), the cluster's kube's, the
+// apply's apply's.
 const (
-	InputManifests       = "manifests"
-	InputManifestsFormat = "manifests-format"
-	InputManifestsRoot   = "manifests-root"
-	InputHelmRelease     = "helm-release"
-	InputHelmValues      = "helm-values"
-	InputHelmSet         = "helm-set"
-	InputHelmSetSecrets  = "helm-set-secrets"
-	InputImageMap        = "image-map"
-	InputPinUnmatched    = "pin-unmatched"
-	InputRolloutTimeout  = "rollout-timeout"
-	InputRolloutGrace    = "rollout-grace"
-	InputRollback        = "rollback"
-	InputPrune           = "prune"
+	FieldImageMap  = "deploy.Config.ImageMap"
+	FieldUnmatched = "deploy.Config.Unmatched"
+	FieldTimeout   = "deploy.Config.Timeout"
+	FieldGrace     = "deploy.Config.Grace"
+	FieldRollback  = "deploy.Config.Rollback"
+	FieldPrune     = "deploy.Config.Prune"
 )
 
 // Config is what a deploy needs. New checks it without contacting anything.
@@ -39,8 +34,7 @@ type Config struct {
 	// Manifests are what to render (files, directories, globs, a
 	// kustomization, a Helm chart).
 	Manifests render.Spec
-	// ImageMap are explicit mappings (input "image-map"), used besides the
-	// pushed image's.
+	// ImageMap are explicit mappings, used besides the pushed image's.
 	ImageMap []pin.Mapping
 	// Unmatched is what a mapping that matches no container does; default
 	// pin.Fail.
@@ -82,6 +76,7 @@ type options struct {
 	kube           []kube.Option
 	render         []render.Option
 	clients        *kube.Clients
+	names          field.Names
 }
 
 // DefaultCleanupTimeout bounds the rollback of an interrupted deploy. A
@@ -124,6 +119,14 @@ func WithRenderOptions(opts ...render.Option) Option {
 	return func(o *options) error { o.render = append(o.render, opts...); return nil }
 }
 
+// WithFieldNames names the fields of Config in the messages that refer to
+// one ("deploy.Config.Rollback is false, so ..."), as the caller's users set
+// them, here and in the cluster's and the apply's messages; without it they
+// are named by their Field* constants.
+func WithFieldNames(names field.Names) Option {
+	return func(o *options) error { o.names = names; return nil }
+}
+
 // WithClients uses clients already connected instead of Config.Access.
 func WithClients(c *kube.Clients) Option {
 	return func(o *options) error {
@@ -139,20 +142,20 @@ func (c Config) check() error {
 	switch c.Unmatched {
 	case "", pin.Fail, pin.Warn:
 	default:
-		return fmt.Errorf("input %q: %q is not a policy; use %q or %q", InputPinUnmatched, c.Unmatched, pin.Fail, pin.Warn)
+		return field.Errorf(FieldUnmatched, "%q is not a policy; use %q or %q", c.Unmatched, pin.Fail, pin.Warn)
 	}
 	if len(c.Manifests.Paths) == 0 {
-		return fmt.Errorf("input %q is empty; give the files, directories or globs of the manifests (e.g. k8s/), a kustomization directory or a Helm chart", InputManifests)
+		return field.Errorf(render.FieldPaths, "no manifests given; give the files, directories or globs of the manifests (e.g. k8s/), a kustomization directory or a Helm chart")
 	}
 	if c.Timeout != nil && *c.Timeout <= 0 {
-		return fmt.Errorf("input %q: %s is not a time a rollout can take; give a positive duration such as 5m", InputRolloutTimeout, *c.Timeout)
+		return field.Errorf(FieldTimeout, "%s is not a time a rollout can take; give a positive duration such as 5m", *c.Timeout)
 	}
 	if c.Grace != nil && *c.Grace < 0 {
-		return fmt.Errorf("input %q: %s is negative; give a duration such as 30s, or 0s to fail at the first unready pod", InputRolloutGrace, *c.Grace)
+		return field.Errorf(FieldGrace, "%s is negative; give a duration such as 30s, or 0s to fail at the first unready pod", *c.Grace)
 	}
 	// The apply's own settings (field manager, namespace) are checked with
-	// the other inputs, not after the image is pushed.
-	return apply.CheckOptions(c.applyOptions("default", io.Discard)...)
+	// the rest of the configuration, not after the image is pushed.
+	return apply.CheckOptions(c.applyOptions("default", io.Discard, nil)...)
 }
 
 func (c Config) watchOptions(log io.Writer) []rollout.Option {
@@ -166,8 +169,9 @@ func (c Config) watchOptions(log io.Writer) []rollout.Option {
 	return opts
 }
 
-func (c Config) applyOptions(namespace string, log io.Writer) []apply.Option {
+func (c Config) applyOptions(namespace string, log io.Writer, names field.Names) []apply.Option {
 	opts := []apply.Option{
+		apply.WithFieldNames(names),
 		apply.WithNamespace(namespace),
 		apply.WithCreateNamespace(c.CreateNamespace),
 		apply.WithForceConflicts(c.ForceConflicts),

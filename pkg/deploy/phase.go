@@ -80,7 +80,7 @@ func (d *Deployer) phases(ctx context.Context, applier *apply.Applier, objs []re
 	}
 	all, err := render.Phases(objs, true)
 	if err != nil {
-		return phases{}, fmt.Errorf("input %q: %w", InputManifests, err)
+		return phases{}, manifestsError(err)
 	}
 	if len(all) == 1 {
 		return phases{main: objs}, nil
@@ -260,7 +260,7 @@ func (d *Deployer) postHooks(ctx context.Context, res *Result, applier *apply.Ap
 		return err
 	}
 	if !d.cfg.Rollback {
-		return fmt.Errorf("%w; input %q is false, so the release was left as it is", err, InputRollback)
+		return fmt.Errorf("%w; %s is false, so the release was left as it is", err, d.o.names.Of(FieldRollback))
 	}
 	if rerr := d.rollback(ctx, res); rerr != nil {
 		return fmt.Errorf("%w; and the rollback failed: %v", err, rerr)

@@ -15,7 +15,7 @@ func (d *Deployer) prune(ctx context.Context, applier *apply.Applier, res *Resul
 		return nil
 	}
 	if err := applier.Prune(ctx, res.Apply); err != nil {
-		return fmt.Errorf("the release is applied, but input %q could not finish: %w", InputPrune, err)
+		return fmt.Errorf("the release is applied, but %s could not finish: %w", d.o.names.Of(FieldPrune), err)
 	}
 	if len(res.Apply.Pruned) == 0 {
 		fmt.Fprintf(d.o.log, "prune: nothing to prune in ApplySet %s\n", res.Apply.ApplySet.Parent)

@@ -17,15 +17,17 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/deploy-action/deploy-action/pkg/field"
 )
 
-// The inputs an Access comes from, as the action and the CLI name them. Errors
-// name them so that a user knows which setting to fix.
+// Fields of Access, as a *field.Error or a field.Names names them: errors
+// say which one to fix.
 const (
-	InputKubeconfig     = "kubeconfig"      // kubeconfig content, from a secret
-	InputKubeconfigFile = "kubeconfig-file" // a kubeconfig's path
-	InputContext        = "kube-context"
-	InputInCluster      = "in-cluster"
+	FieldKubeconfig     = "kube.Access.Kubeconfig"     // a kubeconfig's path
+	FieldKubeconfigData = "kube.Access.KubeconfigData" // kubeconfig content, from a secret
+	FieldContext        = "kube.Access.Context"
+	FieldInCluster      = "kube.Access.InCluster"
 )
 
 // Access says where the cluster's address and credentials come from. At most one
@@ -61,6 +63,7 @@ type options struct {
 	checkTimeout   time.Duration
 	requestTimeout time.Duration
 	lookPath       func(string) (string, error)
+	names          field.Names
 }
 
 // Defaults live here and nowhere else.
@@ -106,6 +109,16 @@ func WithGetenv(getenv func(string) string) Option {
 			return errors.New("kube.WithGetenv: nil function")
 		}
 		o.getenv = getenv
+		return nil
+	}
+}
+
+// WithFieldNames names the fields of Access in the messages that refer to
+// one ("set kube.Access.Context to one of ..."), as the caller's users set
+// them; without it they are named by their Field* constants.
+func WithFieldNames(names field.Names) Option {
+	return func(o *options) error {
+		o.names = names
 		return nil
 	}
 }
@@ -179,8 +192,9 @@ func WithRequestTimeout(d time.Duration) Option {
 	}
 }
 
-// Config returns the client configuration a describes. Errors name the input to
-// fix and never contain a credential.
+// Config returns the client configuration a describes. Errors name the field
+// to fix (a *field.Error where one field is at fault) and never contain a
+// credential.
 func Config(a Access, opts ...Option) (*rest.Config, error) {
 	o, err := newOptions(opts)
 	if err != nil {
@@ -193,7 +207,7 @@ func Config(a Access, opts ...Option) (*rest.Config, error) {
 // load returns the configuration and the namespace of the chosen context (the
 // pod's own namespace in a cluster; "default" when none is set).
 func load(a Access, o *options) (*rest.Config, string, error) {
-	if err := a.check(); err != nil {
+	if err := a.check(o.names); err != nil {
 		return nil, "", err
 	}
 	var (
@@ -205,9 +219,9 @@ func load(a Access, o *options) (*rest.Config, string, error) {
 	case a.InCluster:
 		cfg, ns, err = inCluster(o)
 	case a.KubeconfigData != "":
-		cfg, ns, err = fromData(a.KubeconfigData, a.Context)
+		cfg, ns, err = fromData(a.KubeconfigData, a.Context, o.names)
 	default:
-		cfg, ns, err = fromFiles(a, o.getenv)
+		cfg, ns, err = fromFiles(a, o.getenv, o.names)
 	}
 	if err != nil {
 		return nil, "", err
@@ -259,25 +273,26 @@ func warnTransport(cfg *rest.Config, w io.Writer) {
 	}
 }
 
-func (a Access) check() error {
+func (a Access) check(names field.Names) error {
 	var set []string
 	if a.Kubeconfig != "" {
-		set = append(set, InputKubeconfigFile)
+		set = append(set, names.Of(FieldKubeconfig))
 	}
 	if strings.TrimSpace(a.KubeconfigData) != "" {
-		set = append(set, InputKubeconfig)
+		set = append(set, names.Of(FieldKubeconfigData))
 	}
 	if a.InCluster {
-		set = append(set, InputInCluster)
+		set = append(set, names.Of(FieldInCluster))
 	}
 	if len(set) > 1 {
-		return fmt.Errorf("inputs %q are all set, but they are different ways to reach a cluster; keep one of them", set)
+		return fmt.Errorf("%s are all set, but they are different ways to reach a cluster; keep one of them", strings.Join(set, " and "))
 	}
 	if a.KubeconfigData != "" && strings.TrimSpace(a.KubeconfigData) == "" {
-		return fmt.Errorf(`input %q is blank; give the kubeconfig's content (usually from a secret), or leave it unset`, InputKubeconfig)
+		return field.Errorf(FieldKubeconfigData, "the value is blank; give the kubeconfig's content (usually from a secret), or leave it unset")
 	}
 	if a.InCluster && a.Context != "" {
-		return fmt.Errorf(`input %q (%q) has no meaning with input %q: a pod's service account has no kubeconfig contexts; unset one of them`, InputContext, a.Context, InputInCluster)
+		return field.Errorf(FieldContext, "%q has no meaning with %s: a pod's service account has no kubeconfig contexts; unset one of them",
+			a.Context, names.Of(FieldInCluster))
 	}
 	return nil
 }
@@ -285,13 +300,13 @@ func (a Access) check() error {
 func inCluster(o *options) (*rest.Config, string, error) {
 	host, port := o.getenv("KUBERNETES_SERVICE_HOST"), o.getenv("KUBERNETES_SERVICE_PORT")
 	if host == "" || port == "" {
-		return nil, "", fmt.Errorf(`input %q: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are not set, so this is not running in a Kubernetes pod; use input %q or %q instead`,
-			InputInCluster, InputKubeconfig, InputKubeconfigFile)
+		return nil, "", field.Errorf(FieldInCluster, "KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are not set, so this is not running in a Kubernetes pod; use %s or %s instead",
+			o.names.Of(FieldKubeconfigData), o.names.Of(FieldKubeconfig))
 	}
 	token := filepath.Join(o.saDir, "token")
 	if _, err := os.Stat(token); err != nil {
-		return nil, "", fmt.Errorf(`input %q: the pod has no service-account token (%v); mount one (automountServiceAccountToken: true) or use input %q`,
-			InputInCluster, err, InputKubeconfig)
+		return nil, "", field.Errorf(FieldInCluster, "the pod has no service-account token (%v); mount one (automountServiceAccountToken: true) or use %s",
+			err, o.names.Of(FieldKubeconfigData))
 	}
 	cfg := &rest.Config{
 		Host: "https://" + net.JoinHostPort(host, port),
@@ -330,7 +345,40 @@ func looksLikeKubeconfig(b []byte) bool {
 
 var yamlLine = regexp.MustCompile(`line (\d+)`)
 
-func fromData(data, context string) (*rest.Config, string, error) {
+// source is where a kubeconfig came from, for errors: a field of Access (the
+// content, a file's path), or $KUBECONFIG or ~/.kube/config when none is set.
+type source struct {
+	field string // "" when no field of Access was set
+	path  string // the file, for a path; "KUBECONFIG" for $KUBECONFIG's files
+}
+
+// errorf is an error about the kubeconfig itself; format starts with "%s",
+// the kubeconfig's description. An error about a field the caller set is a
+// *field.Error of it.
+func (s source) errorf(format string, args ...any) error {
+	if s.field == "" {
+		return fmt.Errorf(format, append([]any{s.path}, args...)...)
+	}
+	what := "the kubeconfig"
+	if s.path != "" {
+		what = s.path
+	}
+	return field.Errorf(s.field, format, append([]any{what}, args...)...)
+}
+
+// describe names the kubeconfig in a sentence about another field:
+// "kube.Access.Kubeconfig (/ci/config)", or as names has it.
+func (s source) describe(names field.Names) string {
+	switch {
+	case s.field == "":
+		return s.path
+	case s.path == "":
+		return names.Of(s.field)
+	}
+	return fmt.Sprintf("%s (%s)", names.Of(s.field), s.path)
+}
+
+func fromData(data, context string, names field.Names) (*rest.Config, string, error) {
 	raw, err := clientcmd.Load(decodeData(data))
 	if err != nil {
 		// Parser messages may quote the text around an error, and that text is
@@ -339,22 +387,22 @@ func fromData(data, context string) (*rest.Config, string, error) {
 		if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
 			where = " (YAML error at line " + m[1] + ")"
 		}
-		return nil, "", fmt.Errorf(`input %q is not a valid kubeconfig%s; give the whole file as YAML (apiVersion: v1, kind: Config, clusters, users, contexts) or as base64 of it`,
-			InputKubeconfig, where)
+		return nil, "", field.Errorf(FieldKubeconfigData, "not a valid kubeconfig%s; give the whole file as YAML (apiVersion: v1, kind: Config, clusters, users, contexts) or as base64 of it", where)
 	}
-	return fromAPIConfig(raw, context, InputKubeconfig, nil)
+	return fromAPIConfig(raw, context, source{field: FieldKubeconfigData}, nil, names)
 }
 
-func fromFiles(a Access, getenv func(string) string) (*rest.Config, string, error) {
+func fromFiles(a Access, getenv func(string) string, names field.Names) (*rest.Config, string, error) {
 	rules := &clientcmd.ClientConfigLoadingRules{}
-	input := InputKubeconfigFile
+	var src source
 	switch {
 	case a.Kubeconfig != "":
 		if _, err := os.Stat(a.Kubeconfig); err != nil {
-			return nil, "", fmt.Errorf(`input %q: cannot read %s (%v); give the path of a kubeconfig file, or its content in input %q`,
-				InputKubeconfigFile, a.Kubeconfig, errors.Unwrap(err), InputKubeconfig)
+			return nil, "", field.Errorf(FieldKubeconfig, "cannot read %s (%v); give the path of a kubeconfig file, or its content in %s",
+				a.Kubeconfig, errors.Unwrap(err), names.Of(FieldKubeconfigData))
 		}
 		rules.ExplicitPath = a.Kubeconfig
+		src = source{field: FieldKubeconfig, path: a.Kubeconfig}
 	case getenv("KUBECONFIG") != "":
 		var found []string
 		for _, p := range filepath.SplitList(getenv("KUBECONFIG")) {
@@ -363,20 +411,20 @@ func fromFiles(a Access, getenv func(string) string) (*rest.Config, string, erro
 			}
 		}
 		if len(found) == 0 {
-			return nil, "", fmt.Errorf(`KUBECONFIG is %q, but no such file exists; fix KUBECONFIG, or set input %q (content, from a secret) or %q (a path)`,
-				getenv("KUBECONFIG"), InputKubeconfig, InputKubeconfigFile)
+			return nil, "", fmt.Errorf(`KUBECONFIG is %q, but no such file exists; fix KUBECONFIG, or set %s (content, from a secret) or %s (a path)`,
+				getenv("KUBECONFIG"), names.Of(FieldKubeconfigData), names.Of(FieldKubeconfig))
 		}
 		rules.Precedence = found
-		input = "KUBECONFIG"
+		src = source{path: "KUBECONFIG"}
 	default:
 		home := getenv("HOME")
 		p := filepath.Join(home, ".kube", "config")
 		if home == "" || !fileExists(p) {
-			return nil, "", fmt.Errorf(`no cluster to deploy to: input %q is not set (a secret that does not exist is empty), KUBECONFIG is not set and there is no ~/.kube/config; set input %q to the kubeconfig's content (from a secret) or %q to its path, or %q when running in a pod`,
-				InputKubeconfig, InputKubeconfig, InputKubeconfigFile, InputInCluster)
+			return nil, "", fmt.Errorf(`no cluster to deploy to: %s is not set (a secret that does not exist is empty), KUBECONFIG is not set and there is no ~/.kube/config; set %[1]s to the kubeconfig's content (from a secret) or %[2]s to its path, or %[3]s when running in a pod`,
+				names.Of(FieldKubeconfigData), names.Of(FieldKubeconfig), names.Of(FieldInCluster))
 		}
 		rules.ExplicitPath = p
-		input = p
+		src = source{path: p}
 	}
 	raw, err := rules.Load()
 	if err != nil {
@@ -386,43 +434,29 @@ func fromFiles(a Access, getenv func(string) string) (*rest.Config, string, erro
 		if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
 			where = " (YAML error at line " + m[1] + ")"
 		}
-		return nil, "", fmt.Errorf(`%s: not a valid kubeconfig%s; fix the file or point input %q at another one`,
-			describeInput(input, a.Kubeconfig), where, InputKubeconfigFile)
+		return nil, "", src.errorf("%s: not a valid kubeconfig%s; fix the file or point %s at another one", where, names.Of(FieldKubeconfig))
 	}
-	return fromAPIConfig(raw, a.Context, describeInput(input, a.Kubeconfig), rules)
+	return fromAPIConfig(raw, a.Context, src, rules, names)
 }
 
-func describeInput(input, path string) string {
-	if input == InputKubeconfigFile {
-		return fmt.Sprintf("input %q (%s)", input, path)
-	}
-	if input == "KUBECONFIG" {
-		return "KUBECONFIG"
-	}
-	return input
-}
-
-// fromAPIConfig picks the context and builds the client configuration. what
-// names where raw came from, for errors.
-func fromAPIConfig(raw *clientcmdapi.Config, context, what string, rules clientcmd.ClientConfigLoader) (*rest.Config, string, error) {
-	if what == InputKubeconfig {
-		what = fmt.Sprintf("input %q", InputKubeconfig)
-	}
+// fromAPIConfig picks the context and builds the client configuration. src
+// is where raw came from, for errors.
+func fromAPIConfig(raw *clientcmdapi.Config, context string, src source, rules clientcmd.ClientConfigLoader, names field.Names) (*rest.Config, string, error) {
 	if len(raw.Contexts) == 0 {
-		return nil, "", fmt.Errorf(`%s has no contexts; a kubeconfig needs clusters, users and a context joining them (kubectl config view --minify --flatten prints one)`, what)
+		return nil, "", src.errorf(`%s has no contexts; a kubeconfig needs clusters, users and a context joining them (kubectl config view --minify --flatten prints one)`)
 	}
 	name := raw.CurrentContext
 	if context != "" {
 		name = context
 	}
 	if name == "" {
-		return nil, "", fmt.Errorf(`%s has no current-context; set input %q to one of %s`, what, InputContext, contextNames(raw))
+		return nil, "", src.errorf(`%s has no current-context; set %s to one of %s`, names.Of(FieldContext), contextNames(raw))
 	}
 	if _, ok := raw.Contexts[name]; !ok {
 		if context != "" {
-			return nil, "", fmt.Errorf(`input %q: context %q is not in %s; use one of %s`, InputContext, name, what, contextNames(raw))
+			return nil, "", field.Errorf(FieldContext, `context %q is not in %s; use one of %s`, name, src.describe(names), contextNames(raw))
 		}
-		return nil, "", fmt.Errorf(`%s: its current-context %q is not one of its contexts; set input %q to one of %s`, what, name, InputContext, contextNames(raw))
+		return nil, "", src.errorf(`%s: its current-context %q is not one of its contexts; set %s to one of %s`, name, names.Of(FieldContext), contextNames(raw))
 	}
 	// A kubeconfig that names files works on the machine it was made on only;
 	// kubectl can inline them.
@@ -433,11 +467,11 @@ func fromAPIConfig(raw *clientcmdapi.Config, context, what string, rules clientc
 	cc := clientcmd.NewNonInteractiveClientConfig(*raw, name, &clientcmd.ConfigOverrides{}, rules)
 	cfg, err := cc.ClientConfig()
 	if err != nil {
-		return nil, "", fmt.Errorf("%s, context %q: %w; %s", what, name, err, fix)
+		return nil, "", src.errorf("%s, context %q: %w; %s", name, err, fix)
 	}
 	ns, _, err := cc.Namespace()
 	if err != nil {
-		return nil, "", fmt.Errorf("%s, context %q: %w; %s", what, name, err, fix)
+		return nil, "", src.errorf("%s, context %q: %w; %s", name, err, fix)
 	}
 	return cfg, ns, nil
 }
@@ -451,8 +485,8 @@ func contextNames(raw *clientcmdapi.Config) string {
 	return strings.Join(names, ", ")
 }
 
-// Secrets returns the credentials held in kubeconfig content (input
-// "kubeconfig"), each as one line of text as it may appear in a log: tokens,
+// Secrets returns the credentials held in kubeconfig content
+// (Access.KubeconfigData), each as one line of text as it may appear in a log: tokens,
 // passwords, client keys (also base64-encoded, as the file holds them),
 // auth-provider settings and exec environment values. A caller registers them
 // with its log masker before anything is printed; content that does not parse

@@ -2,6 +2,7 @@ package kube_test
 
 import (
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/deploy-action/deploy-action/pkg/field"
 	"github.com/deploy-action/deploy-action/pkg/kube"
 )
 
@@ -134,56 +136,96 @@ users:
 		name   string
 		access kube.Access
 		env    map[string]string
+		field  string // the *field.Error's field; "" for none
 		want   []string
 	}{
 		{name: "two sources", access: kube.Access{Kubeconfig: file, KubeconfigData: good},
-			want: []string{`"kubeconfig-file" "kubeconfig"`, "keep one of them"}},
+			want: []string{`input "kubeconfig-file" and input "kubeconfig" are all set`, "keep one of them"}},
 		{name: "content and in-cluster", access: kube.Access{KubeconfigData: good, InCluster: true},
-			want: []string{`"kubeconfig" "in-cluster"`}},
-		{name: "context in cluster", access: kube.Access{InCluster: true, Context: "blue"},
-			want: []string{`input "kube-context" ("blue")`, `input "in-cluster"`}},
-		{name: "blank content", access: kube.Access{KubeconfigData: " \n\t"},
-			want: []string{`input "kubeconfig" is blank`}},
-		{name: "content is not YAML", access: kube.Access{KubeconfigData: badYAML},
-			want: []string{`input "kubeconfig" is not a valid kubeconfig (YAML error at line 7)`, "base64"}},
-		{name: "content is a bare secret", access: kube.Access{KubeconfigData: secretToken},
-			want: []string{`input "kubeconfig" `}},
-		{name: "content without contexts", access: kube.Access{KubeconfigData: noContexts},
-			want: []string{`input "kubeconfig" has no contexts`}},
-		{name: "unknown context", access: kube.Access{KubeconfigData: good, Context: "purple"},
+			want: []string{`input "kubeconfig" and input "in-cluster"`}},
+		{name: "context in cluster", access: kube.Access{InCluster: true, Context: "blue"}, field: kube.FieldContext,
+			want: []string{`input "kube-context": "blue" has no meaning with input "in-cluster"`}},
+		{name: "blank content", access: kube.Access{KubeconfigData: " \n\t"}, field: kube.FieldKubeconfigData,
+			want: []string{`input "kubeconfig": the value is blank`}},
+		{name: "content is not YAML", access: kube.Access{KubeconfigData: badYAML}, field: kube.FieldKubeconfigData,
+			want: []string{`input "kubeconfig": not a valid kubeconfig (YAML error at line 7)`, "base64"}},
+		{name: "content is a bare secret", access: kube.Access{KubeconfigData: secretToken}, field: kube.FieldKubeconfigData,
+			want: []string{`input "kubeconfig": `}},
+		{name: "content without contexts", access: kube.Access{KubeconfigData: noContexts}, field: kube.FieldKubeconfigData,
+			want: []string{`input "kubeconfig": the kubeconfig has no contexts`}},
+		{name: "unknown context", access: kube.Access{KubeconfigData: good, Context: "purple"}, field: kube.FieldContext,
 			want: []string{`input "kube-context": context "purple" is not in input "kubeconfig"; use one of "blue", "green"`}},
-		{name: "current context missing", access: kube.Access{KubeconfigData: badCurrent},
+		{name: "current context missing", access: kube.Access{KubeconfigData: badCurrent}, field: kube.FieldKubeconfigData,
 			want: []string{`current-context "purple" is not one of its contexts; set input "kube-context" to one of "blue", "green"`}},
-		{name: "no current context", access: kube.Access{KubeconfigData: noCurrent},
+		{name: "no current context", access: kube.Access{KubeconfigData: noCurrent}, field: kube.FieldKubeconfigData,
 			want: []string{`has no current-context; set input "kube-context" to one of "blue", "green"`}},
-		{name: "no server", access: kube.Access{KubeconfigData: noServer},
-			want: []string{`input "kubeconfig", context "blue"`, "no server"}},
-		{name: "unreadable client certificate", access: kube.Access{KubeconfigData: missingCert},
-			want: []string{`input "kubeconfig", context "blue"`, "/nonexistent/ci.crt"}},
-		{name: "missing file", access: kube.Access{Kubeconfig: "/nonexistent/config"},
+		{name: "no server", access: kube.Access{KubeconfigData: noServer}, field: kube.FieldKubeconfigData,
+			want: []string{`input "kubeconfig": the kubeconfig, context "blue"`, "no server"}},
+		{name: "unreadable client certificate", access: kube.Access{KubeconfigData: missingCert}, field: kube.FieldKubeconfigData,
+			want: []string{`input "kubeconfig": the kubeconfig, context "blue"`, "/nonexistent/ci.crt"}},
+		{name: "missing file", access: kube.Access{Kubeconfig: "/nonexistent/config"}, field: kube.FieldKubeconfig,
 			want: []string{`input "kubeconfig-file": cannot read /nonexistent/config`, `input "kubeconfig"`}},
-		{name: "file is not YAML", access: kube.Access{Kubeconfig: writeFile(t, "bad", badYAML)},
-			want: []string{`input "kubeconfig-file" (`, "not a valid kubeconfig (YAML error at line 7)"}},
+		{name: "file is not YAML", access: kube.Access{Kubeconfig: writeFile(t, "bad", badYAML)}, field: kube.FieldKubeconfig,
+			want: []string{`input "kubeconfig-file": /`, "not a valid kubeconfig (YAML error at line 7)"}},
 		{name: "KUBECONFIG names no file", env: map[string]string{"KUBECONFIG": "/nonexistent/a:/nonexistent/b"},
 			want: []string{`KUBECONFIG is "/nonexistent/a:/nonexistent/b", but no such file exists`}},
 		{name: "nothing at all", env: map[string]string{"HOME": t.TempDir()},
-			want: []string{"no cluster to deploy to", `a secret that does not exist is empty`, `"kubeconfig-file"`, `"in-cluster"`}},
-		{name: "not in a pod", access: kube.Access{InCluster: true},
+			want: []string{"no cluster to deploy to", `a secret that does not exist is empty`, `input "kubeconfig-file"`, `input "in-cluster"`}},
+		{name: "not in a pod", access: kube.Access{InCluster: true}, field: kube.FieldInCluster,
 			want: []string{`input "in-cluster": KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are not set`}},
 		{name: "pod without token", access: kube.Access{InCluster: true}, env: map[string]string{"KUBERNETES_SERVICE_HOST": "10.0.0.1", "KUBERNETES_SERVICE_PORT": "443"},
-			want: []string{`input "in-cluster": the pod has no service-account token`, "automountServiceAccountToken"}},
+			field: kube.FieldInCluster,
+			want:  []string{`input "in-cluster": the pod has no service-account token`, "automountServiceAccountToken"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := kube.Config(tc.access, env(tc.env), kube.WithServiceAccountDir(emptySA))
+			_, err := kube.Config(tc.access, env(tc.env), kube.WithServiceAccountDir(emptySA), kube.WithFieldNames(inputNames))
 			require.Error(t, err)
-			for _, w := range tc.want {
-				assert.Contains(t, err.Error(), w)
+			var fe *field.Error
+			if tc.field == "" {
+				assert.False(t, errors.As(err, &fe), "no one field is at fault: %v", err)
+			} else if assert.True(t, errors.As(err, &fe), "a *field.Error: %v", err) {
+				assert.Equal(t, tc.field, fe.Field)
 			}
-			assert.NotContains(t, err.Error(), secretToken, "the secret is never echoed")
-			assert.NotContains(t, err.Error(), "SECRET")
+			msg := userMessage(err)
+			for _, w := range tc.want {
+				assert.Contains(t, msg, w)
+			}
+			assert.NotContains(t, msg, secretToken, "the secret is never echoed")
+			assert.NotContains(t, msg, "SECRET")
 		})
 	}
+}
+
+// inputs are the action's names of the fields of Access.
+var inputs = map[string]string{
+	kube.FieldKubeconfig:     "kubeconfig-file",
+	kube.FieldKubeconfigData: "kubeconfig",
+	kube.FieldContext:        "kube-context",
+	kube.FieldInCluster:      "in-cluster",
+}
+
+var inputNames field.Names = func(f string) string {
+	if in, ok := inputs[f]; ok {
+		return fmt.Sprintf("input %q", in)
+	}
+	return ""
+}
+
+// userMessage is err as the action tells it: a *field.Error names its input.
+func userMessage(err error) string {
+	var fe *field.Error
+	if errors.As(err, &fe) {
+		return fmt.Sprintf("input %q: %v", inputs[fe.Field], fe.Err)
+	}
+	return err.Error()
+}
+
+func TestAccessErrorsWithoutNames(t *testing.T) {
+	t.Parallel()
+	_, err := kube.Config(kube.Access{InCluster: true, Context: "blue"}, env(nil))
+	require.Error(t, err)
+	assert.EqualError(t, err, `kube.Access.Context: "blue" has no meaning with kube.Access.InCluster: a pod's service account has no kubeconfig contexts; unset one of them`)
 }
 
 func TestOptionsRejectedWhenMade(t *testing.T) {
