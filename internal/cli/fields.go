@@ -9,11 +9,14 @@ import (
 	"github.com/deploy-action/deploy-action/pkg/field"
 	"github.com/deploy-action/deploy-action/pkg/imagetest"
 	"github.com/deploy-action/deploy-action/pkg/kube"
+	"github.com/deploy-action/deploy-action/pkg/metadata"
 	"github.com/deploy-action/deploy-action/pkg/pin"
 	"github.com/deploy-action/deploy-action/pkg/pipeline"
 	"github.com/deploy-action/deploy-action/pkg/policy"
 	"github.com/deploy-action/deploy-action/pkg/push"
 	"github.com/deploy-action/deploy-action/pkg/render"
+	"github.com/deploy-action/deploy-action/pkg/rollback"
+	"github.com/deploy-action/deploy-action/pkg/rollout"
 	"github.com/deploy-action/deploy-action/pkg/smoke"
 )
 
@@ -49,6 +52,13 @@ var fieldInputs = map[string]string{
 	render.FieldValues:            "helm-set",
 	render.FieldSecretValues:      "helm-set-secrets",
 	render.FieldRoot:              "manifests-root",
+	rollout.FieldTimeout:          "rollout-timeout",
+	rollout.FieldGrace:            "rollout-grace",
+	rollback.FieldFieldManager:    "field-manager",
+	rollback.FieldForceConflicts:  "force-conflicts",
+	metadata.FieldPolicies:        "tags",
+	metadata.FieldVersion:         "version",
+	metadata.FieldRawTags:         "raw-tags",
 	pin.FieldMappings:             "image-map",
 	pin.FieldUnmatched:            "pin-unmatched",
 	imagetest.FieldStructureTests: "structure-tests",

@@ -2,9 +2,16 @@ package cli
 
 import (
 	"errors"
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -63,4 +70,41 @@ func stderrOf(err error) string {
 		return string(ee.Stderr)
 	}
 	return ""
+}
+
+// TestStagesNameNoInputs keeps the input names in this package: a stage
+// under pkg/ reports the field at fault (*field.Error) or refers to a
+// setting through field.Names, and never writes an action input's name.
+func TestStagesNameNoInputs(t *testing.T) {
+	t.Parallel()
+	inputName := regexp.MustCompile(`\binputs? (\\?"|%q|` + "`" + `)`)
+	var bad []string
+	fset := token.NewFileSet()
+	err := filepath.WalkDir("../../pkg", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".go") || strings.HasSuffix(p, "_test.go") {
+			return err
+		}
+		f, err := parser.ParseFile(fset, p, nil, parser.SkipObjectResolution)
+		if err != nil {
+			return err
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.BasicLit:
+				if n.Kind == token.STRING && inputName.MatchString(n.Value) {
+					bad = append(bad, fmt.Sprintf("%s: %s", fset.Position(n.Pos()), n.Value))
+				}
+			case *ast.ValueSpec:
+				for _, id := range n.Names {
+					if id.IsExported() && strings.HasPrefix(id.Name, "Input") {
+						bad = append(bad, fmt.Sprintf("%s: constant %s", fset.Position(id.Pos()), id.Name))
+					}
+				}
+			}
+			return true
+		})
+		return nil
+	})
+	require.NoError(t, err)
+	assert.Empty(t, bad, "a stage package names an input: return a *field.Error of the field, or write names.Of(Field...) (pkg/field), and map the field to its input in fields.go")
 }

@@ -273,7 +273,7 @@ func (e *env) tester(v *values) (*imagetest.Tester, error) {
 // config makes the run's Config from the inputs; what must be closed after
 // the run is added to closers.
 func (e *env) config(v *values, stages []pipeline.Stage, closers *[]io.Closer) (pipeline.Config, error) {
-	cfg := pipeline.Config{Stages: stages}
+	cfg := pipeline.Config{Stages: stages, Names: inputNames}
 	ghctx, err := e.rep.Action().Context()
 	if err != nil {
 		return cfg, fmt.Errorf("reading the GitHub Actions context: %w", err)

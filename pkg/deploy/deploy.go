@@ -376,7 +376,7 @@ func leftovers(res *Result) string {
 }
 
 func (d *Deployer) watcher() (*rollout.Watcher, error) {
-	return rollout.New(d.clients.Typed, d.cfg.watchOptions(d.o.log)...)
+	return rollout.New(d.clients.Typed, d.cfg.watchOptions(d.o.log, d.o.names)...)
 }
 
 // rollback puts back the whole release of res (apply.Result.Objects) as the
@@ -391,7 +391,7 @@ func (d *Deployer) rollback(ctx context.Context, res *Result) error {
 	if fm == "" {
 		fm = apply.DefaultFieldManager
 	}
-	r, err := rollback.New(d.clients.Typed, watcher, rollback.WithFieldManager(fm), rollback.WithLog(d.o.log),
+	r, err := rollback.New(d.clients.Typed, watcher, rollback.WithFieldManager(fm), rollback.WithLog(d.o.log), rollback.WithFieldNames(d.o.names),
 		rollback.WithForceConflicts(d.cfg.ForceConflicts), rollback.WithDynamicClient(d.clients.Dynamic))
 	if err != nil {
 		return err

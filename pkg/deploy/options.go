@@ -158,8 +158,8 @@ func (c Config) check() error {
 	return apply.CheckOptions(c.applyOptions("default", io.Discard, nil)...)
 }
 
-func (c Config) watchOptions(log io.Writer) []rollout.Option {
-	opts := []rollout.Option{rollout.WithLog(log)}
+func (c Config) watchOptions(log io.Writer, names field.Names) []rollout.Option {
+	opts := []rollout.Option{rollout.WithLog(log), rollout.WithFieldNames(names)}
 	if c.Timeout != nil {
 		opts = append(opts, rollout.WithTimeout(*c.Timeout))
 	}

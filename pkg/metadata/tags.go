@@ -9,7 +9,15 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 
+	"github.com/deploy-action/deploy-action/pkg/field"
 	"github.com/deploy-action/deploy-action/pkg/textlist"
+)
+
+// Fields of Tags, as a *field.Error or a field.Names names them.
+const (
+	FieldPolicies = "metadata.Tags.policies"
+	FieldVersion  = "metadata.Tags.version"
+	FieldRawTags  = "metadata.Tags.explicit"
 )
 
 // Policies lists the tag policies in the order their help text gives them.
@@ -31,12 +39,13 @@ func ValidTag(s string) bool { return tagPattern.MatchString(s) }
 // A policy that does not apply to the event (semver on a branch push, pr on
 // a push) gives nothing; one that cannot work without a value the run lacks
 // (version without a version, run without a run number) is an error, as is
-// an empty result.
-func Tags(c Context, policies []string, version string, explicit []string) ([]string, error) {
+// an empty result. Errors are *field.Error of the argument at fault, and
+// name the other arguments through names.
+func Tags(c Context, policies []string, version string, explicit []string, names field.Names) ([]string, error) {
 	var tags, used []string
 	for _, p := range textlist.Split(policies...) {
 		p = strings.ToLower(p)
-		got, err := policyTags(c, p, version)
+		got, err := policyTags(c, p, version, names)
 		if err != nil {
 			return nil, err
 		}
@@ -45,22 +54,23 @@ func Tags(c Context, policies []string, version string, explicit []string) ([]st
 	}
 	for _, t := range textlist.Split(explicit...) {
 		if !ValidTag(t) {
-			return nil, fmt.Errorf(`input "raw-tags": %q is not a valid tag; %s`, t, tagRule)
+			return nil, field.Errorf(FieldRawTags, `%q is not a valid tag; %s`, t, tagRule)
 		}
 		tags = append(tags, t)
 	}
 	if len(tags) == 0 && len(used) == 0 {
-		return nil, fmt.Errorf(`input "tags" and input "raw-tags" are empty, so the image gets no tag; list tag policies, e.g. "auto"`)
+		return nil, fmt.Errorf(`%s and %s are empty, so the image gets no tag; list tag policies, e.g. "auto"`,
+			names.Of(FieldPolicies), names.Of(FieldRawTags))
 	}
 	if len(tags) == 0 {
-		return nil, fmt.Errorf(`input "tags": %s gave no tag for %s; add "sha", set input "version" with the "version" policy, or list tags in input "raw-tags"`,
-			describePolicies(used), c.describe())
+		return nil, field.Errorf(FieldPolicies, `%s gave no tag for %s; add "sha", set %s with the "version" policy, or list tags in %s`,
+			describePolicies(used), c.describe(), names.Of(FieldVersion), names.Of(FieldRawTags))
 	}
 	slices.Sort(tags)
 	return slices.Compact(tags), nil
 }
 
-func policyTags(c Context, policy, version string) ([]string, error) {
+func policyTags(c Context, policy, version string, names field.Names) ([]string, error) {
 	switch policy {
 	case "auto":
 		var tags []string
@@ -92,7 +102,7 @@ func policyTags(c Context, policy, version string) ([]string, error) {
 		return tags, nil
 	case "version":
 		if version == "" {
-			return nil, fmt.Errorf(`input "tags": tag policy "version" needs a version; set input "version", e.g. "1.4.0"`)
+			return nil, field.Errorf(FieldPolicies, `tag policy "version" needs a version; set %s, e.g. "1.4.0"`, names.Of(FieldVersion))
 		}
 		t, err := versionTag(version)
 		if err != nil {
@@ -103,7 +113,7 @@ func policyTags(c Context, policy, version string) ([]string, error) {
 		return []string{"latest"}, nil
 	case "run":
 		if c.RunNumber <= 0 {
-			return nil, fmt.Errorf(`input "tags": tag policy "run" needs the workflow run number (GITHUB_RUN_NUMBER), which is not set; drop "run" outside GitHub Actions`)
+			return nil, field.Errorf(FieldPolicies, `tag policy "run" needs the workflow run number (GITHUB_RUN_NUMBER), which is not set; drop "run" outside GitHub Actions`)
 		}
 		return []string{"v" + strconv.FormatInt(c.RunNumber, 10)}, nil
 	case "sha":
@@ -125,12 +135,12 @@ func policyTags(c Context, policy, version string) ([]string, error) {
 		}
 		return nil, nil
 	}
-	return nil, fmt.Errorf(`input "tags": unknown tag policy %q; use one of %s`, policy, strings.Join(Policies, ", "))
+	return nil, field.Errorf(FieldPolicies, `unknown tag policy %q; use one of %s`, policy, strings.Join(Policies, ", "))
 }
 
 func versionTag(version string) (string, error) {
 	if !ValidTag(version) {
-		return "", fmt.Errorf(`input "version": %q is not a valid tag; %s`, version, tagRule)
+		return "", field.Errorf(FieldVersion, `%q is not a valid tag; %s`, version, tagRule)
 	}
 	return version, nil
 }
@@ -138,7 +148,7 @@ func versionTag(version string) (string, error) {
 func shaTag(c Context) (string, error) {
 	sha := strings.ToLower(c.SHA)
 	if len(sha) < 7 || strings.Trim(sha, "0123456789abcdef") != "" {
-		return "", fmt.Errorf(`input "tags": tag policy "sha" needs the commit SHA (GITHUB_SHA), and %q is none; run in GitHub Actions or drop "sha"`, c.SHA)
+		return "", field.Errorf(FieldPolicies, `tag policy "sha" needs the commit SHA (GITHUB_SHA), and %q is none; run in GitHub Actions or drop "sha"`, c.SHA)
 	}
 	return "sha-" + sha[:7], nil
 }

@@ -1,12 +1,14 @@
 package metadata_test
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/deploy-action/deploy-action/pkg/field"
 	"github.com/deploy-action/deploy-action/pkg/metadata"
 )
 
@@ -85,10 +87,10 @@ func TestTags(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := metadata.Tags(tc.c, tc.policies, tc.version, tc.explicit)
+			got, err := metadata.Tags(tc.c, tc.policies, tc.version, tc.explicit, inputs.Of)
 			if tc.wantErr != "" {
 				require.Error(t, err)
-				assert.Contains(t, err.Error(), tc.wantErr)
+				assert.Contains(t, asInputs(err), tc.wantErr)
 				return
 			}
 			require.NoError(t, err)
@@ -98,6 +100,33 @@ func TestTags(t *testing.T) {
 			}
 		})
 	}
+}
+
+// inputs names Tags' arguments as the action's inputs do.
+var inputs = field.Names(func(f string) string {
+	return map[string]string{metadata.FieldPolicies: `input "tags"`, metadata.FieldVersion: `input "version"`,
+		metadata.FieldRawTags: `input "raw-tags"`}[f]
+})
+
+// asInputs tells err as the action does: a field error opens with the input.
+func asInputs(err error) string {
+	var fe *field.Error
+	if errors.As(err, &fe) {
+		return inputs.Of(fe.Field) + ": " + fe.Err.Error()
+	}
+	return err.Error()
+}
+
+func TestTagsErrorsNameTheField(t *testing.T) {
+	t.Parallel()
+	_, err := metadata.Tags(metadata.Context{}, []string{"version"}, "", nil, nil)
+	var fe *field.Error
+	require.ErrorAs(t, err, &fe)
+	assert.Equal(t, metadata.FieldPolicies, fe.Field)
+	assert.EqualError(t, fe.Err, `tag policy "version" needs a version; set metadata.Tags.version, e.g. "1.4.0"`, "without names, the field is named as it is")
+	_, err = metadata.Tags(metadata.Context{}, nil, "", []string{"-x"}, nil)
+	require.ErrorAs(t, err, &fe)
+	assert.Equal(t, metadata.FieldRawTags, fe.Field)
 }
 
 func TestSanitizeTag(t *testing.T) {
@@ -143,7 +172,7 @@ func FuzzTagsFromRef(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, ref string) {
 		c := metadata.Context{SHA: sha, Ref: ref, EventName: "push"}
-		tags, err := metadata.Tags(c, []string{"semver", "branch", "sha"}, "", nil)
+		tags, err := metadata.Tags(c, []string{"semver", "branch", "sha"}, "", nil, nil)
 		if err != nil {
 			return
 		}

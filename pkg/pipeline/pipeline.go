@@ -44,6 +44,10 @@ type Config struct {
 
 	// Deployer rolls the pushed image out when the deploy stage runs.
 	Deployer Deployer
+
+	// Names names fields in messages that refer to a setting (see
+	// field.Names); nil names them as they are.
+	Names field.Names
 }
 
 // Deployer is the deploy stage. Prepare runs before anything is built, so that
@@ -185,7 +189,7 @@ func Run(ctx context.Context, cfg Config, obs Observer) (*Result, error) {
 // A bad tag policy or an unreachable cluster must not cost a build.
 func (r *Result) prepare(ctx context.Context, cfg Config) error {
 	if has(cfg.Stages, Push) {
-		tags, err := metadata.Tags(cfg.Meta.Context, cfg.Meta.Policies, cfg.Meta.Version, cfg.Meta.RawTags)
+		tags, err := metadata.Tags(cfg.Meta.Context, cfg.Meta.Policies, cfg.Meta.Version, cfg.Meta.RawTags, cfg.Names)
 		if err != nil {
 			return err
 		}

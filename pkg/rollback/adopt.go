@@ -120,7 +120,7 @@ func (r *Restorer) applyTemplate(ctx context.Context, obj metav1.Object, tmpl *c
 	}
 	switch {
 	case err != nil && apierrors.IsConflict(err) && !r.o.force:
-		return nil, "", conflictError(err)
+		return nil, "", conflictError(err, r.o.names)
 	case err != nil:
 		return nil, fmt.Sprintf("; restored by a patch, as an apply failed (%v): the next server-side apply by %q must force conflicts", err, r.o.fieldManager), nil
 	case !sameTemplate(live, tmpl):

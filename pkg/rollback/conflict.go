@@ -7,6 +7,8 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/deploy-action/deploy-action/pkg/field"
 )
 
 // Conflict is a field another field manager owns, which a restore would have
@@ -24,6 +26,8 @@ type Conflict struct {
 type ConflictError struct {
 	Conflicts []Conflict
 	err       error
+	// force names the setting that forces conflicts.
+	force string
 }
 
 func (e *ConflictError) Error() string {
@@ -35,15 +39,15 @@ func (e *ConflictError) Error() string {
 	if what == "" {
 		what = e.err.Error()
 	}
-	return fmt.Sprintf(`not restored: other field managers own fields the restore would change: %s; they were left as those managers set them. Set input "force-conflicts" to take them over, or restore them by hand`, what)
+	return fmt.Sprintf(`not restored: other field managers own fields the restore would change: %s; they were left as those managers set them. Set %s to take them over, or restore them by hand`, what, e.force)
 }
 
 func (e *ConflictError) Unwrap() error { return e.err }
 
 // conflictError turns the API server's conflict into a ConflictError that
 // lists each field and manager; the server sends one cause per field.
-func conflictError(err error) error {
-	ce := &ConflictError{err: err}
+func conflictError(err error, names field.Names) *ConflictError {
+	ce := &ConflictError{err: err, force: names.Of(FieldForceConflicts)}
 	var st apierrors.APIStatus
 	if errors.As(err, &st) && st.Status().Details != nil {
 		for _, c := range st.Status().Details.Causes {

@@ -2,11 +2,18 @@ package rollback
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"strings"
 
 	"k8s.io/client-go/dynamic"
+
+	"github.com/deploy-action/deploy-action/pkg/field"
+)
+
+// Fields of the options, as a *field.Error or a field.Names names them.
+const (
+	FieldFieldManager   = "rollback.WithFieldManager"
+	FieldForceConflicts = "rollback.WithForceConflicts"
 )
 
 // DefaultFieldManager is the field manager the restores write as.
@@ -18,6 +25,7 @@ type Option func(*options) error
 type options struct {
 	fieldManager string
 	force        bool
+	names        field.Names
 	log          io.Writer
 	dyn          dynamic.Interface
 }
@@ -32,9 +40,18 @@ func defaults() *options {
 func WithFieldManager(name string) Option {
 	return func(o *options) error {
 		if strings.TrimSpace(name) == "" || len(name) > 128 {
-			return fmt.Errorf(`input "field-manager": %q is not a field manager name; use a short non-empty name such as "deploy-action"`, name)
+			return field.Errorf(FieldFieldManager, `%q is not a field manager name; use a short non-empty name such as "deploy-action"`, name)
 		}
 		o.fieldManager = name
+		return nil
+	}
+}
+
+// WithFieldNames names the settings the messages refer to (field.Names),
+// such as FieldForceConflicts in a conflict's fix.
+func WithFieldNames(n field.Names) Option {
+	return func(o *options) error {
+		o.names = n
 		return nil
 	}
 }

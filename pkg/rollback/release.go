@@ -243,7 +243,7 @@ func (r *Restorer) restore(ctx context.Context, a apply.Applied) Object {
 	case err == nil:
 		o.Action, o.Message = Restored, fmt.Sprintf("the fields %q had applied before the release are back, and the ones the release added are gone", r.o.fieldManager)
 	case apierrors.IsConflict(err) && !force:
-		ce := conflictError(err).(*ConflictError)
+		ce := conflictError(err, r.o.names)
 		o.Action, o.Message, o.Conflicts = Failed, ce.Error(), ce.Conflicts
 	default:
 		o.Action, o.Message = Failed, fmt.Sprintf("restoring its previous configuration: %v", err)

@@ -148,7 +148,7 @@ func TestConflictError(t *testing.T) {
 	err := conflictError(apierrors.NewApplyConflict([]metav1.StatusCause{
 		{Type: metav1.CauseTypeFieldManagerConflict, Field: ".data.LOG_LEVEL", Message: `conflict with "ops" using v1`},
 		{Type: metav1.CauseTypeFieldManagerConflict, Field: ".data.WORKERS", Message: `conflict with "hpa-tuner" using v1`},
-	}, "Apply failed with 2 conflicts"))
+	}, "Apply failed with 2 conflicts"), func(f string) string { return map[string]string{FieldForceConflicts: `input "force-conflicts"`}[f] })
 	var ce *ConflictError
 	require.True(t, errors.As(err, &ce))
 	assert.Len(t, ce.Conflicts, 2)

@@ -53,7 +53,8 @@ func (w *Watcher) deadlineCause(t Target, s status) *Cause {
 		Reason:  DeadlineExceeded,
 		Message: fmt.Sprintf("%s did not roll out within %s: %s", t.Ref(), w.o.timeout, s.progress),
 		Pods:    s.pods,
-		Fix:     `no pod failed outright: the new pods are slow to become ready, or wait for something (the events say what); if the application needs longer to start, raise input "rollout-timeout"`,
+		Fix: "no pod failed outright: the new pods are slow to become ready, or wait for something (the events say what); " +
+			"if the application needs longer to start, raise " + w.o.names.Of(FieldTimeout),
 	}
 	if strings.HasPrefix(s.progress, "waiting for the controller") {
 		c.Fix = "the workload's controller never saw the change: check that kube-controller-manager runs and that the API server is healthy"

@@ -7,6 +7,14 @@ import (
 	"time"
 
 	"k8s.io/utils/clock"
+
+	"github.com/deploy-action/deploy-action/pkg/field"
+)
+
+// Fields of the options, as a *field.Error or a field.Names names them.
+const (
+	FieldTimeout = "rollout.WithTimeout"
+	FieldGrace   = "rollout.WithGrace"
 )
 
 // Defaults, in one place.
@@ -34,6 +42,7 @@ type options struct {
 	logLines int
 	clock    clock.Clock
 	log      io.Writer
+	names    field.Names
 }
 
 func defaults() *options {
@@ -51,7 +60,7 @@ func defaults() *options {
 func WithTimeout(d time.Duration) Option {
 	return func(o *options) error {
 		if d <= 0 {
-			return fmt.Errorf(`input "rollout-timeout": %s is not a duration a rollout can take; use a positive duration such as "5m"`, d)
+			return field.Errorf(FieldTimeout, `%s is not a duration a rollout can take; use a positive duration such as "5m"`, d)
 		}
 		o.timeout = d
 		return nil
@@ -65,9 +74,18 @@ func WithTimeout(d time.Duration) Option {
 func WithGrace(d time.Duration) Option {
 	return func(o *options) error {
 		if d < 0 {
-			return fmt.Errorf(`input "rollout-grace": %s is negative; use a duration such as "30s", or "0s" to fail at the first unready pod`, d)
+			return field.Errorf(FieldGrace, `%s is negative; use a duration such as "30s", or "0s" to fail at the first unready pod`, d)
 		}
 		o.grace = d
+		return nil
+	}
+}
+
+// WithFieldNames names the settings the messages refer to (field.Names),
+// such as FieldTimeout in the fix of a rollout that ran out of time.
+func WithFieldNames(n field.Names) Option {
+	return func(o *options) error {
+		o.names = n
 		return nil
 	}
 }
