@@ -41,32 +41,38 @@ func TestNewValidates(t *testing.T) {
 		{
 			name: "no context",
 			req:  Request{},
-			want: `input "context" is empty; set "context" to the directory to build from, e.g. "."`,
+			want: `dockerfile.Request.ContextDir: no directory given; give the directory to build from, e.g. "."`,
 		},
 		{
 			name: "missing context",
 			req:  Request{ContextDir: filepath.Join(dir, "nope")},
-			want: `input "context": ` + filepath.Join(dir, "nope") + ` does not exist; set "context" to the directory to build from`,
+			want: `dockerfile.Request.ContextDir: ` + filepath.Join(dir, "nope") + ` does not exist; give the directory to build from`,
 		},
 		{
 			name: "context is a file",
 			req:  Request{ContextDir: filepath.Join(dir, "file-not-a-dir")},
-			want: `input "context": ` + filepath.Join(dir, "file-not-a-dir") + ` is a file, not a directory; set "context" to the directory to build from (and "dockerfile" to the file)`,
+			want: `dockerfile.Request.ContextDir: ` + filepath.Join(dir, "file-not-a-dir") + ` is a file, not a directory; give the directory to build from (and the file as dockerfile.Request.Dockerfile)`,
+		},
+		{
+			name:    "context is a file, named",
+			req:     Request{ContextDir: filepath.Join(dir, "file-not-a-dir")},
+			options: []Option{WithFieldNames(func(f string) string { return map[string]string{FieldDockerfile: `input "dockerfile"`}[f] })},
+			want:    `dockerfile.Request.ContextDir: ` + filepath.Join(dir, "file-not-a-dir") + ` is a file, not a directory; give the directory to build from (and the file as input "dockerfile")`,
 		},
 		{
 			name: "missing default Dockerfile",
 			req:  Request{ContextDir: filepath.Join(dir, "empty")},
-			want: `input "dockerfile": ` + filepath.Join(dir, "empty", "Dockerfile") + ` does not exist; set "dockerfile" to the path of your Dockerfile`,
+			want: `dockerfile.Request.Dockerfile: ` + filepath.Join(dir, "empty", "Dockerfile") + ` does not exist; give the path of your Dockerfile`,
 		},
 		{
 			name: "missing Dockerfile",
 			req:  Request{ContextDir: dir, Dockerfile: filepath.Join(dir, "x", "Dockerfile")},
-			want: `input "dockerfile": ` + filepath.Join(dir, "x", "Dockerfile") + ` does not exist; set "dockerfile" to the path of your Dockerfile`,
+			want: `dockerfile.Request.Dockerfile: ` + filepath.Join(dir, "x", "Dockerfile") + ` does not exist; give the path of your Dockerfile`,
 		},
 		{
 			name: "Dockerfile is a directory",
 			req:  Request{ContextDir: dir, Dockerfile: filepath.Join(dir, "docker", "web")},
-			want: `input "dockerfile": ` + filepath.Join(dir, "docker", "web") + ` is a directory; set "dockerfile" to the path of your Dockerfile, e.g. ` + filepath.Join(dir, "docker", "web", "Dockerfile"),
+			want: `dockerfile.Request.Dockerfile: ` + filepath.Join(dir, "docker", "web") + ` is a directory; give the path of your Dockerfile, e.g. ` + filepath.Join(dir, "docker", "web", "Dockerfile"),
 		},
 		{
 			name: "bad target",
