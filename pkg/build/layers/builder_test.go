@@ -546,7 +546,7 @@ func TestNewErrors(t *testing.T) {
 		{name: "layout with bad digest", spec: layers.Spec{Base: "oci:x@sha256:zz"}, wantErr: []string{"has a bad digest"}},
 		{name: "missing tarball", spec: layers.Spec{Base: "tarball:nope.tar"}, wantErr: []string{"nope.tar is not a readable file"}},
 		{name: "missing source", spec: layers.Spec{Base: "scratch", Layers: []layers.Layer{{Source: "dist", Target: "/srv"}}},
-			wantErr: []string{`input "layers": "dist:/srv" has a source that cannot be read`, "build the file first"}},
+			wantErr: []string{`layers.Spec.Layers: "dist:/srv" has a source that cannot be read`, "build the file first"}},
 		{name: "relative target", spec: layers.Spec{Base: "scratch", Layers: []layers.Layer{{Source: "app", Target: "app"}}},
 			wantErr: []string{"relative target"}},
 		{name: "bad ports", spec: layers.Spec{Base: "scratch", Ports: []string{"http", "0", "70000", "53/icmp"}},
