@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/deploy-action/deploy-action/pkg/build/dockerfile"
+	"github.com/deploy-action/deploy-action/pkg/build/layers"
 	"github.com/deploy-action/deploy-action/pkg/deploy"
 	"github.com/deploy-action/deploy-action/pkg/field"
 	"github.com/deploy-action/deploy-action/pkg/imagetest"
@@ -32,6 +34,9 @@ var fieldInputs = map[string]string{
 	render.FieldRoot:              "manifests-root",
 	pin.FieldMappings:             "image-map",
 	pin.FieldUnmatched:            "pin-unmatched",
+	dockerfile.FieldContextDir:    "context",
+	dockerfile.FieldDockerfile:    "dockerfile",
+	layers.FieldLayers:            "layers",
 	imagetest.FieldStructureTests: "structure-tests",
 	policy.FieldModes:             "test-policy",
 	policy.FieldSizeBudget:        "size-budget",
@@ -67,11 +72,20 @@ func (e *inputError) Error() string { return fmt.Sprintf("input %q: %v", e.input
 func (e *inputError) Unwrap() error { return e.err }
 
 // nameInput names the input behind err when a stage reported the field at
-// fault; other errors pass through.
+// fault; other errors pass through. Each of errors joined (errors.Join, as a
+// stage reports every problem at once) is named on its own.
 func nameInput(err error) error {
 	var fe *field.Error
 	if !errors.As(err, &fe) {
 		return err
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs := j.Unwrap()
+		named := make([]error, len(errs))
+		for i, e := range errs {
+			named[i] = nameInput(e)
+		}
+		return errors.Join(named...)
 	}
 	name, ok := fieldInputs[fe.Field]
 	if !ok {
