@@ -102,8 +102,8 @@ func WithKubeVersion(v string) Option {
 }
 
 // WithFieldNames names the settings that messages refer to in the caller's
-// terms (`set input "manifests-format" to auto`); without it they are named
-// by their Field constants.
+// terms (the action's inputs, in "set <format> to auto"); without it they are
+// named by their Field constants.
 func WithFieldNames(n field.Names) Option {
 	return func(o *options) error {
 		o.names = n
