@@ -245,7 +245,7 @@ func TestRolloutBadInput(t *testing.T) {
 			setup: func(t *testing.T, ns string) (rolloutRun, []string) {
 				r := shop(t, ns, nil)
 				r.args[len(r.args)-1] = shopImage + ":1.0"
-				return r, []string{`input "image-map" line 1`, `"` + shopImage + `:1.0" is not SOURCE=TARGET@sha256:<digest> nor REPOSITORY@sha256:<digest>`}
+				return r, []string{`input "image-map": line 1: `, `"` + shopImage + `:1.0" is not SOURCE=TARGET@sha256:<digest> nor REPOSITORY@sha256:<digest>`}
 			},
 		},
 		{

@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/deploy-action/deploy-action/pkg/apply"
+	"github.com/deploy-action/deploy-action/pkg/build/dockerfile"
+	"github.com/deploy-action/deploy-action/pkg/build/layers"
 	"github.com/deploy-action/deploy-action/pkg/deploy"
 	"github.com/deploy-action/deploy-action/pkg/field"
 	"github.com/deploy-action/deploy-action/pkg/imagetest"
@@ -61,6 +63,19 @@ var fieldInputs = map[string]string{
 	metadata.FieldRawTags:         "raw-tags",
 	pin.FieldMappings:             "image-map",
 	pin.FieldUnmatched:            "pin-unmatched",
+	dockerfile.FieldContextDir:    "context",
+	dockerfile.FieldDockerfile:    "dockerfile",
+	layers.FieldLayers:            "layers",
+	layers.FieldBase:              "base",
+	layers.FieldWorkdir:           "workdir",
+	layers.FieldUser:              "user",
+	layers.FieldLabels:            "labels",
+	layers.FieldEnv:               "env",
+	layers.FieldPorts:             "ports",
+	dockerfile.FieldTarget:        "target",
+	dockerfile.FieldBuildArgs:     "build-args",
+	dockerfile.FieldLabels:        "labels",
+	push.FieldUsername:            "username",
 	imagetest.FieldStructureTests: "structure-tests",
 	imagetest.FieldSmokeMode:      "smoke",
 	imagetest.FieldDockerHost:     "docker-host",
@@ -105,11 +120,20 @@ func (e *inputError) Error() string { return fmt.Sprintf("input %q: %v", e.input
 func (e *inputError) Unwrap() error { return e.err }
 
 // nameInput names the input behind err when a stage reported the field at
-// fault; other errors pass through.
+// fault; other errors pass through. Each of errors joined (errors.Join, as a
+// stage reports every problem at once) is named on its own.
 func nameInput(err error) error {
 	var fe *field.Error
 	if !errors.As(err, &fe) {
 		return err
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs := j.Unwrap()
+		named := make([]error, len(errs))
+		for i, e := range errs {
+			named[i] = nameInput(e)
+		}
+		return errors.Join(named...)
 	}
 	name, ok := fieldInputs[fe.Field]
 	if !ok {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 
+	"github.com/deploy-action/deploy-action/pkg/build/layers"
 	"github.com/deploy-action/deploy-action/pkg/field"
 	"github.com/deploy-action/deploy-action/pkg/smoke"
 )
@@ -29,6 +30,16 @@ func TestNameInput(t *testing.T) {
 	assert.Equal(t, plain, nameInput(plain))
 	unknown := field.Errorf("other.Config.X", "bad")
 	assert.Equal(t, unknown, nameInput(unknown), "a field no input sets is left as it is")
+}
+
+// TestNameInputJoined: a stage that reports every problem at once has each
+// named by its input, none lost.
+func TestNameInputJoined(t *testing.T) {
+	t.Parallel()
+	other := errors.New(`platform "amd64" is not os/arch[/variant]`)
+	err := nameInput(errors.Join(field.Errorf(layers.FieldLayers, `"a:b" has a relative target "b"`), other))
+	assert.EqualError(t, err, `input "layers": "a:b" has a relative target "b"`+"\n"+other.Error())
+	assert.ErrorIs(t, err, other)
 }
 
 // TestTestInputErrorsNameTheInput: a value the test stage refuses when it is

@@ -420,7 +420,8 @@ func (e *env) builder(v *values, closers *[]io.Closer) (build.Interface, error) 
 	if err != nil {
 		return nil, err
 	}
-	opts := []dockerfile.Option{dockerfile.WithProgress(e.writer()), dockerfile.WithDockerClient(api), dockerfile.WithGetenv(e.getenv)}
+	opts := []dockerfile.Option{dockerfile.WithProgress(e.writer()), dockerfile.WithDockerClient(api), dockerfile.WithGetenv(e.getenv),
+		dockerfile.WithFieldNames(inputNames)}
 	secrets, err := e.buildSecrets(v.text(inputBuildSecrets))
 	if err != nil {
 		return nil, err

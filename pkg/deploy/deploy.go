@@ -71,8 +71,8 @@ func (d *Deployer) Prepare(ctx context.Context, repos []string) error {
 	if spec.Namespace == "" {
 		spec.Namespace = d.namespace
 	}
-	ropts := d.o.render
-	// TODO(merge): render.WithFieldNames(o.names)
+	// The caller's own render options come last and win.
+	ropts := append([]render.Option{render.WithFieldNames(d.o.names)}, d.o.render...)
 	if v := d.clients.Version; v != nil && v.GitVersion != "" {
 		// Charts see the cluster they are deployed to, as helm install does.
 		ropts = append([]render.Option{render.WithKubeVersion(v.GitVersion)}, ropts...)
@@ -178,7 +178,7 @@ func (d *Deployer) pin(repos []string, hex string) (*pin.Result, error) {
 		}
 		mappings = append(mappings, m)
 	}
-	res, err := pin.Pin(d.objects, mappings, pin.WithUnmatched(d.cfg.Unmatched))
+	res, err := pin.Pin(d.objects, mappings, pin.WithUnmatched(d.cfg.Unmatched), pin.WithFieldNames(d.o.names))
 	if err != nil {
 		return nil, fmt.Errorf("pinning the images of %s: %w", d.o.names.Of(render.FieldPaths), err)
 	}

@@ -7,6 +7,8 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/deploy-action/deploy-action/pkg/field"
 )
 
 // Mapping says which containers to pin and to what: every container whose
@@ -24,10 +26,24 @@ type Mapping struct {
 	// Digest is "sha256:<64 hex digits>".
 	Digest string
 
-	// from names the mapping in messages: `input "image-map" line 2`, or "the
-	// pushed image".
+	// from names the mapping in messages ("the pushed image") when it was
+	// not parsed; a parsed one is named by FieldMappings and its line.
 	from    string
+	parsed  bool
+	line    int // of the text ParseMappings read, from 1; 0 for ParseMapping
 	matches []matcher
+}
+
+// name names m in messages: FieldMappings by names, and the line ("... line
+// 2"), or "the pushed image".
+func (m *Mapping) name(names field.Names) string {
+	switch {
+	case m.line > 0:
+		return fmt.Sprintf("%s line %d", names.Of(FieldMappings), m.line)
+	case m.parsed:
+		return names.Of(FieldMappings)
+	}
+	return m.from
 }
 
 type matcher struct {
@@ -36,15 +52,18 @@ type matcher struct {
 	text string
 }
 
+// pushedImage names the mapping Pushed makes.
+const pushedImage = "the pushed image"
+
 // Pushed is the default mapping: the image just pushed to the repositories of
 // refs ("<repository>@sha256:...", as push.RegistryResult.Ref), which must
 // share one digest. Each matching container keeps the repository its manifest
 // names and gets the digest.
 func Pushed(refs ...string) (Mapping, error) {
 	if len(refs) == 0 {
-		return Mapping{}, errors.New("pin.Pushed: no pushed image to pin; push first, or give input \"image-map\"")
+		return Mapping{}, errors.New("pin.Pushed: no pushed image to pin; push first, or give Pin mappings of your own")
 	}
-	m := Mapping{from: "the pushed image"}
+	m := Mapping{from: pushedImage}
 	for _, ref := range refs {
 		d, err := name.NewDigest(ref)
 		if err != nil {
@@ -59,18 +78,20 @@ func Pushed(refs ...string) (Mapping, error) {
 	return m, m.compile()
 }
 
-// ParseMapping reads one mapping of input "image-map":
+// ParseMapping reads one mapping, as the action's "image-map" input writes it:
 //
 //	SOURCE=TARGET@sha256:<digest>   containers of SOURCE get TARGET@sha256:...
 //	REPOSITORY@sha256:<digest>      containers of REPOSITORY keep their repository and get the digest
 //
-// SOURCE is a repository, or repository:tag to pin only that tag.
+// SOURCE is a repository, or repository:tag to pin only that tag. An error is
+// a *field.Error on FieldMappings.
 func ParseMapping(s string) (Mapping, error) {
-	return parseMapping(strings.TrimSpace(s), `input "image-map"`)
+	return parseMapping(strings.TrimSpace(s), 0)
 }
 
-// ParseMappings reads input "image-map": one mapping a line (see
-// ParseMapping); blank lines and lines starting with # are skipped.
+// ParseMappings reads mappings one a line (see ParseMapping), as the
+// "image-map" input lists them; blank lines and lines starting with # are
+// skipped. An error is a *field.Error on FieldMappings that names the line.
 func ParseMappings(text string) ([]Mapping, error) {
 	var ms []Mapping
 	for i, line := range strings.Split(text, "\n") {
@@ -78,7 +99,7 @@ func ParseMappings(text string) ([]Mapping, error) {
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		m, err := parseMapping(line, fmt.Sprintf(`input "image-map" line %d`, i+1))
+		m, err := parseMapping(line, i+1)
 		if err != nil {
 			return nil, err
 		}
@@ -87,7 +108,13 @@ func ParseMappings(text string) ([]Mapping, error) {
 	return ms, nil
 }
 
-func parseMapping(s, from string) (Mapping, error) {
+func parseMapping(s string, line int) (Mapping, error) {
+	fail := func(format string, args ...any) error {
+		if line > 0 {
+			format, args = "line %d: "+format, append([]any{line}, args...)
+		}
+		return field.Errorf(FieldMappings, format, args...)
+	}
 	src, dst, explicit := strings.Cut(s, "=")
 	if !explicit {
 		dst = s
@@ -96,11 +123,11 @@ func parseMapping(s, from string) (Mapping, error) {
 	d, err := name.NewDigest(dst)
 	if err != nil {
 		if explicit {
-			return Mapping{}, fmt.Errorf("%s: %q: the target must be pinned, <repository>@sha256:<64 hex digits> (%v)", from, s, err)
+			return Mapping{}, fail("%q: the target must be pinned, <repository>@sha256:<64 hex digits> (%v)", s, err)
 		}
-		return Mapping{}, fmt.Errorf("%s: %q is not SOURCE=TARGET@sha256:<digest> nor REPOSITORY@sha256:<digest> (%v)", from, s, err)
+		return Mapping{}, fail("%q is not SOURCE=TARGET@sha256:<digest> nor REPOSITORY@sha256:<digest> (%v)", s, err)
 	}
-	m := Mapping{Digest: d.DigestStr(), from: from}
+	m := Mapping{Digest: d.DigestStr(), parsed: true, line: line}
 	if explicit {
 		target, _, _ := strings.Cut(dst, "@")
 		m.Match, m.Target = []string{src}, target
@@ -108,7 +135,7 @@ func parseMapping(s, from string) (Mapping, error) {
 		m.Match = []string{repositoryAsWritten(dst)}
 	}
 	if err := m.compile(); err != nil {
-		return Mapping{}, fmt.Errorf("%s: %w", from, err)
+		return Mapping{}, fail("%w", err)
 	}
 	return m, nil
 }
@@ -116,7 +143,7 @@ func parseMapping(s, from string) (Mapping, error) {
 // compile parses Match and Target; a mapping made by hand (a struct
 // literal) is compiled when Pin checks its mappings.
 func (m *Mapping) compile() error {
-	if m.from == "" {
+	if m.from == "" && !m.parsed {
 		m.from = "mapping " + strings.Join(m.Match, ",")
 	}
 	if len(m.Match) == 0 {

@@ -1,6 +1,6 @@
 package pin
 
-import "fmt"
+import "github.com/deploy-action/deploy-action/pkg/field"
 
 // Policy is what Pin does with a mapping that matches no container.
 type Policy string
@@ -19,6 +19,7 @@ type Option func(*options) error
 
 type options struct {
 	unmatched Policy
+	names     field.Names
 }
 
 func newOptions(opts []Option) (*options, error) {
@@ -40,6 +41,16 @@ func WithUnmatched(p Policy) Option {
 			o.unmatched = p
 			return nil
 		}
-		return fmt.Errorf("input \"pin-unmatched\": %q is not a policy; use error or warn", p)
+		return field.Errorf(FieldUnmatched, "%q is not a policy; use error or warn", p)
+	}
+}
+
+// WithFieldNames names the settings that messages refer to in the caller's
+// terms (the action's inputs, in "<mappings> line 2 matches no container");
+// without it they are named by their Field constants.
+func WithFieldNames(n field.Names) Option {
+	return func(o *options) error {
+		o.names = n
+		return nil
 	}
 }

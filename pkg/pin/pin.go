@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
+	"github.com/deploy-action/deploy-action/pkg/field"
 	"github.com/deploy-action/deploy-action/pkg/render"
 )
 
@@ -58,10 +59,10 @@ func Pin(objects []render.Object, mappings []Mapping, opts ...Option) (*Result, 
 		return nil, err
 	}
 	if len(mappings) == 0 {
-		return nil, errors.New("nothing to pin: no image was pushed and input \"image-map\" is empty")
+		return nil, fmt.Errorf("nothing to pin: no image was pushed and %s is empty", o.names.Of(FieldMappings))
 	}
 	mappings = append([]Mapping(nil), mappings...) // compiled here, not in the caller's slice
-	idx, err := index(mappings)
+	idx, err := index(mappings, o.names)
 	if err != nil {
 		return nil, err
 	}
@@ -86,7 +87,7 @@ func Pin(objects []render.Object, mappings []Mapping, opts ...Option) (*Result, 
 		if matched[i] {
 			continue
 		}
-		msg := unmatched(m, res.Containers)
+		msg := unmatched(m, res.Containers, o.names)
 		if o.unmatched == Warn {
 			res.Warnings = append(res.Warnings, msg)
 			continue
@@ -107,7 +108,7 @@ type UnmatchedError struct {
 
 func (e *UnmatchedError) Error() string { return e.msg }
 
-func unmatched(m Mapping, containers []Container) string {
+func unmatched(m Mapping, containers []Container, names field.Names) string {
 	var used []string
 	seen := map[string]bool{}
 	for _, c := range containers {
@@ -126,11 +127,11 @@ func unmatched(m Mapping, containers []Container) string {
 		what = "the containers use " + strings.Join(used, ", ")
 	}
 	fix := `correct the repository, or drop the mapping`
-	if m.from == "the pushed image" {
-		fix = `name the pushed repository in the manifests (e.g. "image: ` + m.Match[0] + `:latest"), or map it with input "image-map"`
+	if m.from == pushedImage {
+		fix = `name the pushed repository in the manifests (e.g. "image: ` + m.Match[0] + `:latest"), or map it with ` + names.Of(FieldMappings)
 	}
 	return fmt.Sprintf("%s (%s) matches no container, so the deploy would not run it: %s; %s",
-		m.from, strings.Join(m.Match, ", "), what, fix)
+		m.name(names), strings.Join(m.Match, ", "), what, fix)
 }
 
 // key identifies a matcher: its normalised repository and tag.
@@ -138,16 +139,16 @@ func key(repo, tag string) string { return repo + ":" + tag }
 
 // index maps each matcher to its mapping, refusing a repository (or
 // repository:tag) mapped twice.
-func index(mappings []Mapping) (map[string]int, error) {
+func index(mappings []Mapping, names field.Names) (map[string]int, error) {
 	idx := map[string]int{}
 	for i := range mappings {
 		if err := mappings[i].compile(); err != nil {
-			return nil, fmt.Errorf("%s: %w", mappings[i].from, err)
+			return nil, fmt.Errorf("%s: %w", mappings[i].name(names), err)
 		}
 		for _, mt := range mappings[i].matches {
 			k := key(mt.repo.Name(), mt.tag)
 			if j, ok := idx[k]; ok && j != i {
-				return nil, fmt.Errorf("%s and %s both map %s; keep one", mappings[j].from, mappings[i].from, mt.text)
+				return nil, fmt.Errorf("%s and %s both map %s; keep one", mappings[j].name(names), mappings[i].name(names), mt.text)
 			}
 			idx[k] = i
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/deploy-action/deploy-action/pkg/field"
 	"github.com/deploy-action/deploy-action/pkg/render"
 )
 
@@ -245,7 +246,7 @@ spec:
 func TestPinUnmatched(t *testing.T) {
 	t.Parallel()
 	objs := parse(t, workloads)
-	_, err := Pin(objs, []Mapping{pushed(t, "ghcr.io/acme/api@"+digest)})
+	_, err := Pin(objs, []Mapping{pushed(t, "ghcr.io/acme/api@"+digest)}, WithFieldNames(inputs))
 	require.Error(t, err)
 	var ue *UnmatchedError
 	require.ErrorAs(t, err, &ue)
@@ -258,9 +259,11 @@ func TestPinUnmatched(t *testing.T) {
 	}
 
 	ms := mappings(t, "docker.io/acme/shop@"+digest+"\nacme/nope=acme/nope@"+digest2)
-	_, err = Pin(objs, ms)
+	_, err = Pin(objs, ms, WithFieldNames(inputs))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `input "image-map" line 2 (acme/nope) matches no container`)
+	_, err = Pin(objs, ms)
+	assert.ErrorContains(t, err, "pin.Mappings line 2 (acme/nope) matches no container", "without names, the field")
 
 	res, err := Pin(objs, ms, WithUnmatched(Warn))
 	require.NoError(t, err)
@@ -313,33 +316,57 @@ spec:
 
 func TestMappingErrors(t *testing.T) {
 	t.Parallel()
-	tests := []struct{ in, want string }{
-		{"acme/shop=acme/shop:1.0", `input "image-map" line 1: "acme/shop=acme/shop:1.0": the target must be pinned`},
-		{"acme/shop", `input "image-map" line 1: "acme/shop" is not SOURCE=TARGET@sha256:<digest>`},
-		{"acme/shop@sha256:abc", "is not SOURCE=TARGET@sha256"},
-		{"Acme/Shop=acme/shop@" + digest, `input "image-map" line 1: source "Acme/Shop" is not an image repository`},
-		{"acme/shop@" + digest2 + "=acme/shop@" + digest, `source "acme/shop@` + digest2 + `" has a digest`},
-		{"\n\nacme/shop@" + digest + "\ndocker.io/acme/shop@" + digest2, `input "image-map" line 3 and input "image-map" line 4 both map docker.io/acme/shop; keep one`},
+	// A mapping that does not parse is a *field.Error; Pin names the
+	// mappings in its own messages.
+	tests := []struct {
+		in, want string
+		parse    bool
+	}{
+		{"acme/shop=acme/shop:1.0", `line 1: "acme/shop=acme/shop:1.0": the target must be pinned`, true},
+		{"acme/shop", `line 1: "acme/shop" is not SOURCE=TARGET@sha256:<digest>`, true},
+		{"acme/shop@sha256:abc", "is not SOURCE=TARGET@sha256", true},
+		{"Acme/Shop=acme/shop@" + digest, `line 1: source "Acme/Shop" is not an image repository`, true},
+		{"acme/shop@" + digest2 + "=acme/shop@" + digest, `source "acme/shop@` + digest2 + `" has a digest`, true},
+		{"\n\nacme/shop@" + digest + "\ndocker.io/acme/shop@" + digest2, `input "image-map" line 3 and input "image-map" line 4 both map docker.io/acme/shop; keep one`, false},
 	}
 	for _, tc := range tests {
 		ms, err := ParseMappings(tc.in)
-		if err == nil {
-			_, err = Pin(parse(t, workloads), ms)
+		if tc.parse {
+			var fe *field.Error
+			if assert.ErrorAs(t, err, &fe, tc.in) {
+				assert.Equal(t, FieldMappings, fe.Field)
+				assert.Contains(t, fe.Err.Error(), tc.want)
+			}
+			continue
 		}
+		require.NoError(t, err, tc.in)
+		_, err = Pin(parse(t, workloads), ms, WithFieldNames(inputs))
 		if assert.Error(t, err, tc.in) {
 			assert.Contains(t, err.Error(), tc.want)
 		}
 	}
-	_, err := Pushed("docker.io/acme/shop:latest")
+	_, err := ParseMapping("acme/shop")
+	var fe *field.Error
+	require.ErrorAs(t, err, &fe)
+	assert.Equal(t, FieldMappings, fe.Field)
+	assert.True(t, strings.HasPrefix(fe.Err.Error(), `"acme/shop" is not SOURCE=TARGET`), fe.Err.Error())
+	_, err = Pushed("docker.io/acme/shop:latest")
 	assert.ErrorContains(t, err, `pushed image "docker.io/acme/shop:latest" is not <repository>@sha256:<digest>`)
 	_, err = Pushed("a/b@"+digest, "c/d@"+digest2)
 	assert.ErrorContains(t, err, "differ in digest")
-	_, err = Pin(nil, nil)
-	assert.ErrorContains(t, err, `nothing to pin`)
+	_, err = Pin(nil, nil, WithFieldNames(inputs))
+	assert.EqualError(t, err, `nothing to pin: no image was pushed and input "image-map" is empty`)
 	_, err = Pin(nil, []Mapping{{Match: []string{"a/b"}, Digest: "sha256:zz"}})
 	assert.ErrorContains(t, err, `"sha256:zz" is not a digest`)
 	_, err = Pin(nil, []Mapping{pushed(t, "a/b@"+digest)}, WithUnmatched("ignore"))
-	assert.ErrorContains(t, err, `input "pin-unmatched": "ignore" is not a policy`)
+	require.ErrorAs(t, err, &fe)
+	assert.Equal(t, FieldUnmatched, fe.Field)
+	assert.EqualError(t, fe.Err, `"ignore" is not a policy; use error or warn`)
+}
+
+// inputs name the fields as the action's inputs do.
+var inputs field.Names = func(f string) string {
+	return map[string]string{FieldMappings: `input "image-map"`, FieldUnmatched: `input "pin-unmatched"`}[f]
 }
 
 func TestMappingByHand(t *testing.T) {

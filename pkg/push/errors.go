@@ -91,9 +91,9 @@ func (c classifier) classify(err error) error {
 		switch {
 		case terr.StatusCode == http.StatusUnauthorized || hasCode(terr, transport.UnauthorizedErrorCode):
 			if c.anonymous {
-				return c.wrap(ErrUnauthorized, err, fmt.Sprintf(`registry %q requires credentials to push to %s; set inputs "username"/"password" or log in with docker login`, c.registry, c.repo))
+				return c.wrap(ErrUnauthorized, err, fmt.Sprintf(`registry %q requires credentials to push to %s; set %s and %s, or log in with docker login`, c.registry, c.repo, c.names.Of(FieldUsername), c.names.Of(FieldPassword)))
 			}
-			return c.wrap(ErrUnauthorized, err, fmt.Sprintf(`registry %q rejected the credentials of user %q; set inputs "username"/"password" or log in with docker login`, c.registry, c.user))
+			return c.wrap(ErrUnauthorized, err, fmt.Sprintf(`registry %q rejected the credentials of user %q; set %s and %s, or log in with docker login`, c.registry, c.user, c.names.Of(FieldUsername), c.names.Of(FieldPassword)))
 		case terr.StatusCode == http.StatusForbidden || hasCode(terr, transport.DeniedErrorCode):
 			who := "the credentials lack"
 			if c.anonymous {

@@ -8,5 +8,6 @@ const (
 	FieldCAFile   = "push.WithCAFile"
 	FieldInsecure = "push.WithInsecure"
 	FieldRegistry = "push.Credential.Registry"
+	FieldUsername = "push.Credential.Username"
 	FieldPassword = "push.Credential.Password"
 )

@@ -117,7 +117,7 @@ func TestPushE2E(t *testing.T) {
 		res, err := push.Push(ctx, img, []string{secure.Repo("acme/other")}, []string{"x"}, push.WithKeychain(wrong), push.WithCAFile(secure.CAFile), fast)
 		require.Error(t, err)
 		assert.ErrorIs(t, err, push.ErrUnauthorized)
-		assert.Contains(t, err.Error(), `registry "`+secure.Host+`" rejected the credentials of user "alice"; set inputs "username"/"password" or log in with docker login`)
+		assert.Contains(t, err.Error(), `registry "`+secure.Host+`" rejected the credentials of user "alice"; set push.Credential.Username and push.Credential.Password, or log in with docker login`)
 		assert.NotContains(t, err.Error(), "not-the-password")
 		assert.Empty(t, res.Registries[0].Tags)
 	})

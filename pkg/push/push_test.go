@@ -306,9 +306,9 @@ func TestPushExplainsFailures(t *testing.T) {
 		contains string
 	}{
 		{name: "anonymous 401", wrap: echoAuth(http.StatusUnauthorized, "UNAUTHORIZED"), kind: push.ErrUnauthorized,
-			contains: `requires credentials to push to HOST/app; set inputs "username"/"password" or log in with docker login`},
+			contains: `requires credentials to push to HOST/app; set push.Credential.Username and push.Credential.Password, or log in with docker login`},
 		{name: "wrong password", wrap: echoAuth(http.StatusUnauthorized, "UNAUTHORIZED"), creds: true, kind: push.ErrUnauthorized,
-			contains: `registry "HOST" rejected the credentials of user "alice"; set inputs "username"/"password" or log in with docker login`},
+			contains: `registry "HOST" rejected the credentials of user "alice"; set push.Credential.Username and push.Credential.Password, or log in with docker login`},
 		{name: "wrong password after a 503", wrap: chain(flakyEcho, echoAuth(http.StatusUnauthorized, "UNAUTHORIZED")), creds: true, kind: push.ErrUnauthorized,
 			contains: `rejected the credentials`},
 		{name: "no write access", wrap: denyWrites, creds: true, kind: push.ErrDenied,

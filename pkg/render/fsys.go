@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"sigs.k8s.io/kustomize/kyaml/filesys"
+
+	"github.com/deploy-action/deploy-action/pkg/field"
 )
 
 // confined is a read-only file system that refuses every path outside root
@@ -16,9 +18,11 @@ import (
 type confined struct {
 	fs   filesys.FileSystem
 	root string // absolute, clean, symbolic links resolved
+	// names names the setting that sets root, in the refusal.
+	names field.Names
 }
 
-func newConfined(fs filesys.FileSystem, root string) (*confined, error) {
+func newConfined(fs filesys.FileSystem, root string, names field.Names) (*confined, error) {
 	abs, err := absolute(root)
 	if err != nil {
 		return nil, fmt.Errorf("manifests root %q: %w", root, err)
@@ -26,7 +30,7 @@ func newConfined(fs filesys.FileSystem, root string) (*confined, error) {
 	if !fs.IsDir(abs) {
 		return nil, fmt.Errorf("manifests root %q is not a directory", root)
 	}
-	return &confined{fs: fs, root: abs}, nil
+	return &confined{fs: fs, root: abs, names: names}, nil
 }
 
 // absolute cleans p, makes it absolute and resolves its symbolic links as far
@@ -50,7 +54,7 @@ func (c *confined) check(p string) error {
 	if abs == c.root || strings.HasPrefix(abs, c.root+string(filepath.Separator)) || c.root == string(filepath.Separator) {
 		return nil
 	}
-	return fmt.Errorf("%s is outside %s; manifests may only use files within it (input \"manifests-root\")", p, c.root)
+	return fmt.Errorf("%s is outside %s; manifests may only use files within it (%s)", p, c.root, c.names.Of(FieldRoot))
 }
 
 func (c *confined) refuse(p string) error {

@@ -17,6 +17,8 @@ import (
 	"helm.sh/helm/v3/pkg/release"
 	"helm.sh/helm/v3/pkg/releaseutil"
 	"helm.sh/helm/v3/pkg/strvals"
+
+	"github.com/deploy-action/deploy-action/pkg/field"
 )
 
 // helm renders the chart at p (a directory or a .tgz) as `helm template`
@@ -29,7 +31,7 @@ import (
 // The SDK's action package is not used: it would link Helm's release storage
 // drivers (SQL among them) into the program for nothing.
 func (r *renderer) helm(ctx context.Context, p string) ([]Object, error) {
-	fail := func(err error) error { return fmt.Errorf("input \"manifests\": helm chart %s: %w", p, err) }
+	fail := func(err error) error { return field.Errorf(FieldPaths, "helm chart %s: %w", p, err) }
 	ch, err := r.loadChart(p)
 	if err != nil {
 		return nil, fail(err)
@@ -217,37 +219,37 @@ func (r *renderer) values() (map[string]any, error) {
 	for _, f := range r.spec.ValuesFiles {
 		data, err := r.opts.fs.ReadFile(f)
 		if err != nil {
-			return nil, fmt.Errorf("input \"helm-values\": reading %s: %w", f, err)
+			return nil, field.Errorf(FieldValuesFiles, "reading %s: %w", f, err)
 		}
 		vals, err := chartutil.ReadValues(data)
 		if err != nil {
-			return nil, fmt.Errorf("input \"helm-values\": %s is not a YAML mapping of values: %w", f, err)
+			return nil, field.Errorf(FieldValuesFiles, "%s is not a YAML mapping of values: %w", f, err)
 		}
 		base = mergeMaps(base, vals)
 	}
 	for i, s := range r.spec.Values {
 		if err := strvals.ParseInto(s, base); err != nil {
-			return nil, setError("helm-set", i, s, `use key=value pairs, e.g. "image.tag=1.2.3,replicas=3"`)
+			return nil, setError(FieldValues, i, s, `use key=value pairs, e.g. "image.tag=1.2.3,replicas=3"`)
 		}
 	}
 	for i, s := range r.spec.SecretValues {
 		if err := strvals.ParseLiteralInto(s, base); err != nil {
-			return nil, setError("helm-set-secrets", i, s, `use one key=value a line, e.g. "db.password=...": the value is taken as written, "," included`)
+			return nil, setError(FieldSecretValues, i, s, `use one key=value a line, e.g. "db.password=...": the value is taken as written, "," included`)
 		}
 	}
 	return base, nil
 }
 
-// setError says which line of a --set input helm could not read. Helm's own
+// setError says which line of a --set field (f) helm could not read. Helm's own
 // message quotes the text, which may be a secret (a line with no "=" is all
 // key to helm): only the line number and the key before the first "=" are
 // named.
-func setError(input string, i int, line, fix string) error {
+func setError(f string, i int, line, fix string) error {
 	key, _, ok := strings.Cut(line, "=")
 	if !ok || strings.TrimSpace(key) == "" {
-		return fmt.Errorf("input %q: line %d is not key=value; %s", input, i+1, fix)
+		return field.Errorf(f, "line %d is not key=value; %s", i+1, fix)
 	}
-	return fmt.Errorf("input %q: line %d (key %q) is not a key helm can set; %s", input, i+1, strings.TrimSpace(key), fix)
+	return field.Errorf(f, "line %d (key %q) is not a key helm can set; %s", i+1, strings.TrimSpace(key), fix)
 }
 
 // mergeMaps is helm's values merge: b wins, nested maps merged.

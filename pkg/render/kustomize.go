@@ -11,6 +11,8 @@ import (
 	"sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/deploy-action/deploy-action/pkg/field"
 )
 
 // originAnnotation is where kustomize records the file each object came from,
@@ -39,9 +41,9 @@ func (r *renderer) kustomize(ctx context.Context, dir string) ([]Object, error) 
 	if err != nil {
 		msg := err.Error()
 		if strings.Contains(msg, "is not in or below") {
-			msg += "; a kustomization may only read files in or below its directory unless input \"manifests-root\" names a directory holding them all"
+			msg += "; a kustomization may only read files in or below its directory unless " + r.opts.names.Of(FieldRoot) + " names a directory holding them all"
 		}
-		return nil, fmt.Errorf("input \"manifests\": kustomization %s: %s", dir, msg)
+		return nil, field.Errorf(FieldPaths, "kustomization %s: %s", dir, msg)
 	}
 	var objects []Object
 	for _, res := range m.Resources() {

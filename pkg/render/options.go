@@ -7,6 +7,8 @@ import (
 
 	"helm.sh/helm/v3/pkg/chartutil"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
+
+	"github.com/deploy-action/deploy-action/pkg/field"
 )
 
 // Option configures Render. Options are checked before anything is read.
@@ -17,6 +19,7 @@ type options struct {
 	root        string
 	stdin       io.Reader
 	kubeVersion chartutil.KubeVersion
+	names       field.Names
 }
 
 // DefaultKubeVersion is the Kubernetes version charts see
@@ -66,7 +69,7 @@ func WithFileSystem(fs filesys.FileSystem) Option {
 func WithRoot(dir string) Option {
 	return func(o *options) error {
 		if dir == "" {
-			return errors.New(`input "manifests-root" is empty; give the directory manifests may read from, e.g. the repository's top directory`)
+			return field.Errorf(FieldRoot, "no directory given; give the directory manifests may read from, e.g. the repository's top directory")
 		}
 		o.root = dir
 		return nil
@@ -94,6 +97,16 @@ func WithKubeVersion(v string) Option {
 			return fmt.Errorf("the cluster's version %q is not a Kubernetes version Helm can read (%v)", v, err)
 		}
 		o.kubeVersion = *kv
+		return nil
+	}
+}
+
+// WithFieldNames names the settings that messages refer to in the caller's
+// terms (the action's inputs, in "set <format> to auto"); without it they are
+// named by their Field constants.
+func WithFieldNames(n field.Names) Option {
+	return func(o *options) error {
+		o.names = n
 		return nil
 	}
 }

@@ -2,7 +2,6 @@ package render
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -14,6 +13,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/kustomize/api/konfig"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
+
+	"github.com/deploy-action/deploy-action/pkg/field"
 )
 
 // Format is how a path is read.
@@ -72,7 +73,7 @@ func Render(ctx context.Context, spec Spec, opts ...Option) ([]Object, error) {
 	}
 	r := &renderer{spec: spec, opts: o, fs: o.fs, read: map[string]bool{}}
 	if o.root != "" {
-		if r.fs, err = newConfined(o.fs, o.root); err != nil {
+		if r.fs, err = newConfined(o.fs, o.root, o.names); err != nil {
 			return nil, err
 		}
 	}
@@ -92,12 +93,13 @@ func Render(ctx context.Context, spec Spec, opts ...Option) ([]Object, error) {
 		return nil, err
 	}
 	if len(objects) == 0 {
-		return nil, fmt.Errorf("input \"manifests\": %w in %s (looked for *.yaml and *.yml files, a kustomization, a Helm chart); "+
+		return nil, field.Errorf(FieldPaths, "%w in %s (looked for *.yaml and *.yml files, a kustomization, a Helm chart); "+
 			"fix the paths, relative to the working directory", ErrNoManifests, quoteAll(spec.Paths))
 	}
 	if r.charts == 0 && (len(spec.ValuesFiles) > 0 || len(spec.Values) > 0 || len(spec.SecretValues) > 0) {
-		return nil, fmt.Errorf("inputs \"helm-values\", \"helm-set\" and \"helm-set-secrets\" are for a Helm chart, and %s holds none; "+
-			"name the chart directory (the one with Chart.yaml) in input \"manifests\", or drop them", quoteAll(spec.Paths))
+		n := o.names.Of
+		return nil, fmt.Errorf("%s, %s and %s are for a Helm chart, and %s holds none; name the chart directory (the one with Chart.yaml) in %s, or drop them",
+			n(FieldValuesFiles), n(FieldValues), n(FieldSecretValues), quoteAll(spec.Paths), n(FieldPaths))
 	}
 	if err := checkDuplicates(objects); err != nil {
 		return nil, err
@@ -107,31 +109,31 @@ func Render(ctx context.Context, spec Spec, opts ...Option) ([]Object, error) {
 
 func (s Spec) validate() error {
 	if len(s.Paths) == 0 {
-		return errors.New(`input "manifests" is empty; give files, directories or globs, e.g. "k8s/"`)
+		return field.Errorf(FieldPaths, `no path given; give files, directories or globs, e.g. "k8s/"`)
 	}
 	for _, p := range s.Paths {
 		if strings.TrimSpace(p) == "" {
-			return errors.New(`input "manifests" has an empty path; give files, directories or globs, e.g. "k8s/"`)
+			return field.Errorf(FieldPaths, `a path is empty; give files, directories or globs, e.g. "k8s/"`)
 		}
 		if hasMeta(p) {
 			if _, err := filepath.Match(p, ""); err != nil {
-				return fmt.Errorf("input \"manifests\": %q is not a valid glob (%v); e.g. \"k8s/*.yaml\"", p, err)
+				return field.Errorf(FieldPaths, "%q is not a valid glob (%v); e.g. \"k8s/*.yaml\"", p, err)
 			}
 		}
 	}
 	switch s.Format {
 	case "", Auto, YAML, Kustomize, Helm:
 	default:
-		return fmt.Errorf("input \"manifests-format\": %q is not a format; use auto, yaml, kustomize or helm", s.Format)
+		return field.Errorf(FieldFormat, "%q is not a format; use auto, yaml, kustomize or helm", s.Format)
 	}
 	if s.ReleaseName != "" {
 		if errs := validation.IsDNS1123Label(s.ReleaseName); len(errs) > 0 || len(s.ReleaseName) > 53 {
-			return fmt.Errorf("input \"helm-release\": %q is not a release name; use at most 53 lowercase letters, digits and '-'", s.ReleaseName)
+			return field.Errorf(FieldReleaseName, "%q is not a release name; use at most 53 lowercase letters, digits and '-'", s.ReleaseName)
 		}
 	}
 	if s.Namespace != "" {
 		if errs := validation.IsDNS1123Label(s.Namespace); len(errs) > 0 {
-			return fmt.Errorf("input \"namespace\": %q is not a namespace name: %s", s.Namespace, strings.Join(errs, "; "))
+			return field.Errorf(FieldNamespace, "%q is not a namespace name: %s", s.Namespace, strings.Join(errs, "; "))
 		}
 	}
 	return nil
@@ -162,7 +164,7 @@ func hasMeta(p string) bool { return strings.ContainsAny(p, "*?[") }
 func (r *renderer) path(ctx context.Context, p string) ([]Object, error) {
 	if p == "-" {
 		if r.opts.stdin == nil {
-			return nil, errors.New(`input "manifests": "-" reads the standard input, which is not available here; name files instead`)
+			return nil, field.Errorf(FieldPaths, `"-" reads the standard input, which is not available here; name files instead`)
 		}
 		data, err := io.ReadAll(r.opts.stdin)
 		if err != nil {
@@ -175,10 +177,10 @@ func (r *renderer) path(ctx context.Context, p string) ([]Object, error) {
 	}
 	matches, err := r.fs.Glob(p)
 	if err != nil {
-		return nil, fmt.Errorf("input \"manifests\": %q: %w", p, err)
+		return nil, field.Errorf(FieldPaths, "%q: %w", p, err)
 	}
 	if len(matches) == 0 {
-		return nil, fmt.Errorf("input \"manifests\": %w: %q matches no file; fix the pattern, relative to the working directory", ErrNoManifests, p)
+		return nil, field.Errorf(FieldPaths, "%w: %q matches no file; fix the pattern, relative to the working directory", ErrNoManifests, p)
 	}
 	sort.Strings(matches)
 	var objects []Object
@@ -194,7 +196,7 @@ func (r *renderer) path(ctx context.Context, p string) ([]Object, error) {
 
 func (r *renderer) one(ctx context.Context, p string) ([]Object, error) {
 	if !r.fs.Exists(p) {
-		return nil, fmt.Errorf("input \"manifests\": %w: %q does not exist; fix the path, relative to the working directory", ErrNoManifests, p)
+		return nil, field.Errorf(FieldPaths, "%w: %q does not exist; fix the path, relative to the working directory", ErrNoManifests, p)
 	}
 	format := r.spec.Format
 	if format == "" {
@@ -203,7 +205,7 @@ func (r *renderer) one(ctx context.Context, p string) ([]Object, error) {
 	if !r.fs.IsDir(p) {
 		switch {
 		case format == Kustomize:
-			return nil, fmt.Errorf("input \"manifests\": %q is a file; kustomize reads a directory with a kustomization.yaml", p)
+			return nil, field.Errorf(FieldPaths, "%q is a file; kustomize reads a directory with a kustomization.yaml", p)
 		case format == Helm, format == Auto && isArchive(p):
 			r.charts++
 			return r.helm(ctx, p)
@@ -213,7 +215,7 @@ func (r *renderer) one(ctx context.Context, p string) ([]Object, error) {
 		}
 		data, err := r.fs.ReadFile(p)
 		if err != nil {
-			return nil, fmt.Errorf("input \"manifests\": reading %s: %w", p, err)
+			return nil, field.Errorf(FieldPaths, "reading %s: %w", p, err)
 		}
 		return r.plain(p, data)
 	}
@@ -223,12 +225,12 @@ func (r *renderer) one(ctx context.Context, p string) ([]Object, error) {
 	switch format {
 	case Kustomize:
 		if kustomizationFile(r.fs, p) == "" {
-			return nil, fmt.Errorf("input \"manifests\": %s has no kustomization.yaml; name the kustomization's directory, or set input \"manifests-format\" to auto", p)
+			return nil, field.Errorf(FieldPaths, "%s has no kustomization.yaml; name the kustomization's directory, or set %s to auto", p, r.opts.names.Of(FieldFormat))
 		}
 		return r.kustomize(ctx, p)
 	case Helm:
 		if !r.fs.Exists(filepath.Join(p, "Chart.yaml")) {
-			return nil, fmt.Errorf("input \"manifests\": %s has no Chart.yaml; name the chart's directory, or set input \"manifests-format\" to auto", p)
+			return nil, field.Errorf(FieldPaths, "%s has no Chart.yaml; name the chart's directory, or set %s to auto", p, r.opts.names.Of(FieldFormat))
 		}
 		r.charts++
 		return r.helm(ctx, p)
@@ -280,8 +282,8 @@ func (r *renderer) dir(ctx context.Context, root string) ([]Object, error) {
 				return filepath.SkipDir // .git, .github: never manifests
 			}
 			if f := detect(r.fs, p); f != YAML {
-				nested = fmt.Errorf("input \"manifests\": %s, under %s, is a %s; name it (or its overlay) in input \"manifests\" on its own, not its parent",
-					p, root, map[Format]string{Kustomize: "kustomization", Helm: "Helm chart"}[f])
+				nested = field.Errorf(FieldPaths, "%s, under %s, is a %s; name it (or its overlay) in %s on its own, not its parent",
+					p, root, map[Format]string{Kustomize: "kustomization", Helm: "Helm chart"}[f], r.opts.names.Of(FieldPaths))
 				return nested
 			}
 			return nil
@@ -295,7 +297,7 @@ func (r *renderer) dir(ctx context.Context, root string) ([]Object, error) {
 		return nil, nested
 	}
 	if err != nil {
-		return nil, fmt.Errorf("input \"manifests\": reading %s: %w", root, err)
+		return nil, field.Errorf(FieldPaths, "reading %s: %w", root, err)
 	}
 	sort.Strings(files)
 	var objects []Object
@@ -305,7 +307,7 @@ func (r *renderer) dir(ctx context.Context, root string) ([]Object, error) {
 		}
 		data, err := r.fs.ReadFile(f)
 		if err != nil {
-			return nil, fmt.Errorf("input \"manifests\": reading %s: %w", f, err)
+			return nil, field.Errorf(FieldPaths, "reading %s: %w", f, err)
 		}
 		objs, err := r.plain(f, data)
 		if err != nil {
@@ -324,7 +326,7 @@ func (r *renderer) plain(file string, data []byte) ([]Object, error) {
 	for _, o := range objects {
 		if strings.HasPrefix(scalar(o.Node, "apiVersion"), "kustomize.config.k8s.io/") {
 			return nil, &ObjectError{Source: o.Source, Msg: fmt.Sprintf(
-				"is a %s for kustomize, not an object; name its directory in input \"manifests\" so that it is built", o.Node.GetKind())}
+				"is a %s for kustomize, not an object; name its directory in %s so that it is built", o.Node.GetKind(), r.opts.names.Of(FieldPaths))}
 		}
 	}
 	return objects, nil

@@ -12,6 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
+
+	"github.com/deploy-action/deploy-action/pkg/field"
 )
 
 // tree writes files (path -> content) under a new directory and returns it.
@@ -40,6 +42,14 @@ spec:
 
 const chartYAML = "apiVersion: v2\nname: web\nversion: 0.1.0\n"
 
+// inputs name the fields as the action's inputs do.
+var inputs field.Names = func(f string) string {
+	return map[string]string{
+		FieldPaths: `input "manifests"`, FieldFormat: `input "manifests-format"`, FieldRoot: `input "manifests-root"`,
+		FieldValuesFiles: `input "helm-values"`, FieldValues: `input "helm-set"`, FieldSecretValues: `input "helm-set-secrets"`,
+	}[f]
+}
+
 func TestRenderErrors(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -47,8 +57,10 @@ func TestRenderErrors(t *testing.T) {
 		files map[string]string
 		spec  func(dir string) Spec
 		opts  func(dir string) []Option
-		// want are substrings of the error; is and as, when set, what it matches.
-		want []string
+		// want are substrings of the error; field, when set, the field it
+		// is about; is and as, when set, what it matches.
+		want  []string
+		field string
 		// never are substrings the error must not hold (a secret, an
 		// input that does not exist).
 		never []string
@@ -56,14 +68,16 @@ func TestRenderErrors(t *testing.T) {
 		as    any
 	}{
 		{
-			name: "no paths",
-			spec: func(string) Spec { return Spec{} },
-			want: []string{`input "manifests" is empty`},
+			name:  "no paths",
+			spec:  func(string) Spec { return Spec{} },
+			field: FieldPaths,
+			want:  []string{"no path given"},
 		},
 		{
 			name:  "empty directory",
 			files: map[string]string{"k8s/README.md": "nothing here"},
 			spec:  func(d string) Spec { return Spec{Paths: []string{d + "/k8s"}} },
+			field: FieldPaths,
 			want:  []string{"no manifests found in", "/k8s", "*.yaml and *.yml", "fix the paths"},
 			is:    ErrNoManifests,
 		},
@@ -170,13 +184,14 @@ func TestRenderErrors(t *testing.T) {
 			name:  "a kustomization file named directly",
 			files: map[string]string{"kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nmetadata: {name: x}\n"},
 			spec:  func(d string) Spec { return Spec{Paths: []string{d + "/kustomization.yaml"}} },
-			want:  []string{"is a Kustomization for kustomize, not an object"},
+			want:  []string{`is a Kustomization for kustomize, not an object; name its directory in input "manifests"`},
 		},
 		{
 			name:  "kustomize error names the kustomization",
 			files: map[string]string{"kustomization.yaml": "resources:\n- missing.yaml\n"},
 			spec:  func(d string) Spec { return Spec{Paths: []string{d}} },
-			want:  []string{`input "manifests": kustomization `, "missing.yaml"},
+			field: FieldPaths,
+			want:  []string{"kustomization ", "missing.yaml"},
 		},
 		{
 			name: "kustomize outside its directory without a root",
@@ -184,8 +199,9 @@ func TestRenderErrors(t *testing.T) {
 				"k8s/app.yaml":               deployment,
 				"overlay/kustomization.yaml": "resources:\n- ../k8s/app.yaml\n",
 			},
-			spec: func(d string) Spec { return Spec{Paths: []string{d + "/overlay"}} },
-			want: []string{"is not in or below", `input "manifests-root"`},
+			spec:  func(d string) Spec { return Spec{Paths: []string{d + "/overlay"}} },
+			field: FieldPaths,
+			want:  []string{"is not in or below", `unless input "manifests-root" names a directory`},
 		},
 		{
 			name: "kustomize cannot leave the root",
@@ -195,13 +211,14 @@ func TestRenderErrors(t *testing.T) {
 			},
 			spec: func(d string) Spec { return Spec{Paths: []string{d + "/repo/overlay"}} },
 			opts: func(d string) []Option { return []Option{WithRoot(d + "/repo")} },
-			want: []string{"secret/token is outside", "/repo; manifests may only use files within it"},
+			want: []string{"secret/token is outside", `/repo; manifests may only use files within it (input "manifests-root")`},
 		},
 		{
 			name:  "helm template error names the chart",
 			files: map[string]string{"chart/Chart.yaml": chartYAML, "chart/templates/x.yaml": "a: {{ .Values.missing.deep }}\n"},
 			spec:  func(d string) Spec { return Spec{Paths: []string{d + "/chart"}} },
-			want:  []string{`input "manifests": helm chart `, "/chart: ", "templates/x.yaml", "nil pointer"},
+			field: FieldPaths,
+			want:  []string{"helm chart ", "/chart: ", "templates/x.yaml", "nil pointer"},
 		},
 		{
 			name:  "helm renders invalid YAML",
@@ -228,13 +245,15 @@ func TestRenderErrors(t *testing.T) {
 			spec: func(d string) Spec {
 				return Spec{Paths: []string{d + "/chart"}, ValuesFiles: []string{d + "/prod.yaml"}}
 			},
-			want: []string{`input "helm-values": reading `, "/prod.yaml"},
+			field: FieldValuesFiles,
+			want:  []string{"reading ", "/prod.yaml"},
 		},
 		{
 			name:  "helm bad set",
 			files: map[string]string{"chart/Chart.yaml": chartYAML},
 			spec:  func(d string) Spec { return Spec{Paths: []string{d + "/chart"}, Values: []string{"replicas=3", "a.b"}} },
-			want:  []string{`input "helm-set": line 2 is not key=value`},
+			field: FieldValues,
+			want:  []string{"line 2 is not key=value"},
 			never: []string{"a.b"},
 		},
 		{
@@ -243,7 +262,8 @@ func TestRenderErrors(t *testing.T) {
 			spec: func(d string) Spec {
 				return Spec{Paths: []string{d + "/chart"}, SecretValues: []string{"db.password=ok,with,commas", "hunter2-alone"}}
 			},
-			want:  []string{`input "helm-set-secrets": line 2 is not key=value`},
+			field: FieldSecretValues,
+			want:  []string{"line 2 is not key=value"},
 			never: []string{"hunter2"},
 		},
 		{
@@ -252,30 +272,35 @@ func TestRenderErrors(t *testing.T) {
 			spec: func(d string) Spec {
 				return Spec{Paths: []string{d + "/chart"}, SecretValues: []string{"db.pass[x=s3cr3t-val"}}
 			},
-			want:  []string{`input "helm-set-secrets": line 1 (key "db.pass[x")`},
+			field: FieldSecretValues,
+			want:  []string{`line 1 (key "db.pass[x")`},
 			never: []string{"s3cr3t"},
 		},
 		{
 			name:  "helm values without a chart",
 			files: map[string]string{"app.yaml": deployment},
 			spec:  func(d string) Spec { return Spec{Paths: []string{d}, Values: []string{"a=b"}} },
-			want:  []string{`"helm-values", "helm-set" and "helm-set-secrets" are for a Helm chart`},
+			want: []string{`input "helm-values", input "helm-set" and input "helm-set-secrets" are for a Helm chart`,
+				`in input "manifests", or drop them`},
 		},
 		{
 			name:  "forced kustomize without a kustomization",
 			files: map[string]string{"app.yaml": deployment},
 			spec:  func(d string) Spec { return Spec{Paths: []string{d}, Format: Kustomize} },
-			want:  []string{"has no kustomization.yaml"},
+			field: FieldPaths,
+			want:  []string{`has no kustomization.yaml; name the kustomization's directory, or set input "manifests-format" to auto`},
 		},
 		{
-			name: "bad format",
-			spec: func(d string) Spec { return Spec{Paths: []string{"k8s"}, Format: "jsonnet"} },
-			want: []string{`input "manifests-format": "jsonnet" is not a format`},
+			name:  "bad format",
+			spec:  func(d string) Spec { return Spec{Paths: []string{"k8s"}, Format: "jsonnet"} },
+			field: FieldFormat,
+			want:  []string{`"jsonnet" is not a format`},
 		},
 		{
-			name: "bad release name",
-			spec: func(d string) Spec { return Spec{Paths: []string{"k8s"}, ReleaseName: "My_App"} },
-			want: []string{`input "helm-release": "My_App" is not a release name`},
+			name:  "bad release name",
+			spec:  func(d string) Spec { return Spec{Paths: []string{"k8s"}, ReleaseName: "My_App"} },
+			field: FieldReleaseName,
+			want:  []string{`"My_App" is not a release name`},
 		},
 		{
 			name: "bad kube version",
@@ -284,22 +309,28 @@ func TestRenderErrors(t *testing.T) {
 			want: []string{`the cluster's version "latest" is not a Kubernetes version`},
 		},
 		{
-			name: "stdin not given",
-			spec: func(d string) Spec { return Spec{Paths: []string{"-"}} },
-			want: []string{`"-" reads the standard input, which is not available here`},
+			name:  "stdin not given",
+			spec:  func(d string) Spec { return Spec{Paths: []string{"-"}} },
+			field: FieldPaths,
+			want:  []string{`"-" reads the standard input, which is not available here`},
 		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			dir := tree(t, tc.files)
-			var opts []Option
+			opts := []Option{WithFieldNames(inputs)}
 			if tc.opts != nil {
-				opts = tc.opts(dir)
+				opts = append(opts, tc.opts(dir)...)
 			}
 			_, err := Render(context.Background(), tc.spec(dir), opts...)
 			require.Error(t, err)
 			t.Log(err)
+			var fe *field.Error
+			if tc.field != "" && assert.ErrorAs(t, err, &fe) {
+				assert.Equal(t, tc.field, fe.Field)
+			}
+			assert.NotContains(t, err.Error(), `input "manifests": `, "a field is named by its field, the caller names its input")
 			for _, w := range tc.want {
 				assert.Contains(t, err.Error(), w)
 			}
@@ -314,6 +345,22 @@ func TestRenderErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestRenderFieldNames: without WithFieldNames a message refers to a setting
+// by its field.
+func TestRenderFieldNames(t *testing.T) {
+	t.Parallel()
+	dir := tree(t, map[string]string{"app.yaml": deployment})
+	_, err := Render(context.Background(), Spec{Paths: []string{dir}, Format: Kustomize})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "or set render.Spec.Format to auto")
+
+	_, err = Render(context.Background(), Spec{Paths: []string{dir}}, WithRoot(""))
+	var fe *field.Error
+	require.ErrorAs(t, err, &fe)
+	assert.Equal(t, FieldRoot, fe.Field)
+	assert.Equal(t, "no directory given; give the directory manifests may read from, e.g. the repository's top directory", fe.Err.Error())
 }
 
 // TestHelmSetSecretsLiteral: a secret value is taken as written, commas and

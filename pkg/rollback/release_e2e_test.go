@@ -129,7 +129,7 @@ func TestReleaseConflictIsReportedNotForced(t *testing.T) {
 	assert.Equal(t, ".data.LOG_LEVEL", cm.Conflicts[0].Field)
 	assert.Contains(t, cm.Conflicts[0].Message, `"ops"`)
 	assert.Contains(t, cm.Message, `.data.LOG_LEVEL (conflict with "ops"`)
-	assert.Contains(t, cm.Message, `Set input "force-conflicts" to take them over`)
+	assert.Contains(t, cm.Message, "Set "+rollback.FieldForceConflicts+" to take them over", "the setting, named as the caller names it (here: not at all)")
 	assert.Equal(t, rollback.Restored, rb.Objects[1].Action, "the Deployment still goes back: %s", rb.Objects[1].Message)
 	assert.False(t, rb.RolledBack(), "not all of it")
 	require.Error(t, rb.Err())

@@ -162,7 +162,7 @@ func TestRollbackErrors(t *testing.T) {
 	_, err = New(client, nil)
 	assert.EqualError(t, err, "rollback.New: nil rollout watcher")
 	_, err = New(client, &recorder{}, WithFieldManager(" "))
-	assert.EqualError(t, err, `input "field-manager": " " is not a field manager name; use a short non-empty name such as "deploy-action"`)
+	assert.EqualError(t, err, `rollback.WithFieldManager: " " is not a field manager name; use a short non-empty name such as "deploy-action"`)
 	_, err = New(client, &recorder{}, WithLog(nil))
 	assert.EqualError(t, err, "rollback.WithLog: nil writer")
 

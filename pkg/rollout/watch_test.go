@@ -99,7 +99,8 @@ func running(ready bool) func(*corev1.Pod) {
 }
 
 func TestWatchDeadline(t *testing.T) {
-	w := startWatch(t, context.Background(), objects(running(false)), WithTimeout(time.Minute), WithGrace(time.Hour))
+	names := func(f string) string { return map[string]string{FieldTimeout: `input "rollout-timeout"`}[f] }
+	w := startWatch(t, context.Background(), objects(running(false)), WithTimeout(time.Minute), WithGrace(time.Hour), WithFieldNames(names))
 	w.waitIdle(t)
 	w.clock.Step(59 * time.Second)
 	w.waitIdle(t)
@@ -115,7 +116,7 @@ func TestWatchDeadline(t *testing.T) {
 	require.NotNil(t, c)
 	assert.Equal(t, DeadlineExceeded, c.Reason)
 	assert.Equal(t, `deployment/web did not roll out within 1m0s: 1 of 1 updated, 0 available; container "app" of pod web-b2-1 runs but is not ready`, c.Message)
-	assert.Contains(t, c.Fix, `raise input "rollout-timeout"`)
+	assert.Contains(t, c.Fix, `raise input "rollout-timeout"`, "the fix names the setting as the caller does")
 	assert.Equal(t, time.Minute, v.Duration)
 	assert.Equal(t, []string{"web-b2-1"}, c.Pods)
 }
@@ -212,8 +213,8 @@ func TestOptionsAreChecked(t *testing.T) {
 		opt  Option
 		want string
 	}{
-		{WithTimeout(0), `input "rollout-timeout": 0s is not a duration a rollout can take; use a positive duration such as "5m"`},
-		{WithGrace(-time.Second), `input "rollout-grace": -1s is negative; use a duration such as "30s", or "0s" to fail at the first unready pod`},
+		{WithTimeout(0), `rollout.WithTimeout: 0s is not a duration a rollout can take; use a positive duration such as "5m"`},
+		{WithGrace(-time.Second), `rollout.WithGrace: -1s is negative; use a duration such as "30s", or "0s" to fail at the first unready pod`},
 		{WithLogLines(-1), "rollout: -1 log lines; use 0 or more"},
 		{WithClock(nil), "rollout.WithClock: nil clock"},
 		{WithLog(nil), "rollout.WithLog: nil writer"},

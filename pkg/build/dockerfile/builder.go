@@ -22,6 +22,7 @@ import (
 
 	"github.com/deploy-action/deploy-action/pkg/build"
 	"github.com/deploy-action/deploy-action/pkg/engine"
+	"github.com/deploy-action/deploy-action/pkg/field"
 )
 
 // Builder builds one Request with the BuildKit embedded in a Docker engine.
@@ -57,7 +58,7 @@ func New(req Request, opts ...Option) (*Builder, error) {
 	if hostSet && o.api != nil {
 		return nil, errors.New("WithHost and WithDockerClient exclude each other: give the host to the client")
 	}
-	r, err := req.validate(osStat)
+	r, err := req.validate(osStat, o.names)
 	if err != nil {
 		return nil, err
 	}
@@ -153,11 +154,11 @@ func (b *Builder) solve(ctx context.Context) (string, error) {
 
 	contextFS, err := fsutil.NewFS(b.req.ContextDir)
 	if err != nil {
-		return "", fmt.Errorf("input %q: %w", "context", err)
+		return "", field.Errorf(FieldContextDir, "%w", err)
 	}
 	dockerfileFS, err := fsutil.NewFS(filepath.Dir(b.req.Dockerfile))
 	if err != nil {
-		return "", fmt.Errorf("input %q: %w", "dockerfile", err)
+		return "", field.Errorf(FieldDockerfile, "%w", err)
 	}
 
 	exportAttrs := map[string]string{}

@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/moby/moby/client"
+
+	"github.com/deploy-action/deploy-action/pkg/field"
 )
 
 // Option configures a Builder.
@@ -25,6 +27,7 @@ type options struct {
 	configDir string
 	blocks    int // blocks compressed at once; 0 means twice the cores
 	secrets   map[string][]byte
+	names     field.Names
 }
 
 // defaultOptions is the one place where the defaults live.
@@ -131,6 +134,16 @@ func WithSecret(id string, value []byte) Option {
 			o.secrets = map[string][]byte{}
 		}
 		o.secrets[id] = bytes.Clone(value)
+		return nil
+	}
+}
+
+// WithFieldNames names the Request fields that messages refer to in the
+// caller's terms (the action's inputs); without it they are named by their
+// Field constants.
+func WithFieldNames(n field.Names) Option {
+	return func(o *options) error {
+		o.names = n
 		return nil
 	}
 }

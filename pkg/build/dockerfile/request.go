@@ -2,7 +2,6 @@ package dockerfile
 
 import (
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -10,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/deploy-action/deploy-action/pkg/field"
 )
 
 // Request says what to build.
@@ -27,22 +28,23 @@ type Request struct {
 var targetPattern = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9_.-]*$`)
 
 // validate checks the request against the file system and returns it with
-// absolute paths and defaults filled in.
-func (r Request) validate(stat func(string) (fs.FileInfo, error)) (Request, error) {
+// absolute paths and defaults filled in. names names the fields a message
+// refers to.
+func (r Request) validate(stat func(string) (fs.FileInfo, error), names field.Names) (Request, error) {
 	if strings.TrimSpace(r.ContextDir) == "" {
-		return r, errors.New(`input "context" is empty; set "context" to the directory to build from, e.g. "."`)
+		return r, field.Errorf(FieldContextDir, `no directory given; give the directory to build from, e.g. "."`)
 	}
 	dir, err := filepath.Abs(r.ContextDir)
 	if err != nil {
-		return r, fmt.Errorf("input %q: %q: %w", "context", r.ContextDir, err)
+		return r, field.Errorf(FieldContextDir, "%q: %w", r.ContextDir, err)
 	}
 	switch fi, err := stat(dir); {
 	case errors.Is(err, fs.ErrNotExist):
-		return r, fmt.Errorf(`input "context": %s does not exist; set "context" to the directory to build from`, dir)
+		return r, field.Errorf(FieldContextDir, "%s does not exist; give the directory to build from", dir)
 	case err != nil:
-		return r, fmt.Errorf(`input "context": %s cannot be read (%w); make it readable or choose another directory`, dir, err)
+		return r, field.Errorf(FieldContextDir, "%s cannot be read (%w); make it readable or choose another directory", dir, err)
 	case !fi.IsDir():
-		return r, fmt.Errorf(`input "context": %s is a file, not a directory; set "context" to the directory to build from (and "dockerfile" to the file)`, dir)
+		return r, field.Errorf(FieldContextDir, "%s is a file, not a directory; give the directory to build from (and the file as %s)", dir, names.Of(FieldDockerfile))
 	}
 	r.ContextDir = dir
 
@@ -51,38 +53,38 @@ func (r Request) validate(stat func(string) (fs.FileInfo, error)) (Request, erro
 		df = filepath.Join(dir, "Dockerfile")
 	}
 	if df, err = filepath.Abs(df); err != nil {
-		return r, fmt.Errorf("input %q: %q: %w", "dockerfile", r.Dockerfile, err)
+		return r, field.Errorf(FieldDockerfile, "%q: %w", r.Dockerfile, err)
 	}
 	switch fi, err := stat(df); {
 	case errors.Is(err, fs.ErrNotExist):
-		return r, fmt.Errorf(`input "dockerfile": %s does not exist; set "dockerfile" to the path of your Dockerfile`, df)
+		return r, field.Errorf(FieldDockerfile, "%s does not exist; give the path of your Dockerfile", df)
 	case err != nil:
-		return r, fmt.Errorf(`input "dockerfile": %s cannot be read (%w); make it readable or set "dockerfile" to another file`, df, err)
+		return r, field.Errorf(FieldDockerfile, "%s cannot be read (%w); make it readable or give another file", df, err)
 	case fi.IsDir():
-		return r, fmt.Errorf(`input "dockerfile": %s is a directory; set "dockerfile" to the path of your Dockerfile, e.g. %s`, df, filepath.Join(df, "Dockerfile"))
+		return r, field.Errorf(FieldDockerfile, "%s is a directory; give the path of your Dockerfile, e.g. %s", df, filepath.Join(df, "Dockerfile"))
 	}
 	r.Dockerfile = df
 
 	if r.Target != "" && !targetPattern.MatchString(r.Target) {
-		return r, fmt.Errorf(`input "target": %q is not a stage name; use the name after "AS" in a FROM line, e.g. "runtime"`, r.Target)
+		return r, field.Errorf(FieldTarget, `%q is not a stage name; use the name after "AS" in a FROM line, e.g. "runtime"`, r.Target)
 	}
 	for k := range r.BuildArgs {
 		if k == "" || strings.ContainsAny(k, "= \t\n") {
-			return r, fmt.Errorf(`input "build-args": %q is not an argument name; use NAME=value, one per line`, k)
+			return r, field.Errorf(FieldBuildArgs, `%q is not an argument name; use NAME=value, one per line`, k)
 		}
 	}
 	for k := range r.Labels {
 		if strings.TrimSpace(k) == "" {
-			return r, errors.New(`input "labels": a label has an empty key; use key=value, one per line`)
+			return r, field.Errorf(FieldLabels, "a label has an empty key; use key=value, one per line")
 		}
 	}
 	if r.Tag != "" {
 		ref, err := name.ParseReference(r.Tag)
 		if err != nil {
-			return r, fmt.Errorf(`input "tag": %q is not an image name (%v); use "<name>:<tag>" in lower case, e.g. "shop/web:dev"`, r.Tag, err)
+			return r, field.Errorf(FieldTag, `%q is not an image name (%v); use "<name>:<tag>" in lower case, e.g. "shop/web:dev"`, r.Tag, err)
 		}
 		if _, ok := ref.(name.Tag); !ok {
-			return r, fmt.Errorf(`input "tag": %q names a digest; the engine stores tags only, use "<name>:<tag>"`, r.Tag)
+			return r, field.Errorf(FieldTag, `%q names a digest; the engine stores tags only, use "<name>:<tag>"`, r.Tag)
 		}
 	}
 	return r, nil

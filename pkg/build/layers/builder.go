@@ -90,11 +90,6 @@ func New(spec Spec, opts ...Option) (*Builder, error) {
 		pl = nil
 	}
 	if b.base, err = imagesource.Parse(spec.Base, b.baseOptions(pl)...); err != nil {
-		// Told like this package's other errors, which name their inputs.
-		var fe *field.Error
-		if errors.As(err, &fe) {
-			err = fmt.Errorf(`input "base": %w`, fe.Err)
-		}
 		errs = append(errs, err)
 	}
 	for _, l := range spec.Layers {
@@ -106,10 +101,10 @@ func New(spec Spec, opts ...Option) (*Builder, error) {
 		b.sources = append(b.sources, src)
 	}
 	if spec.Workdir != "" && !strings.HasPrefix(spec.Workdir, "/") {
-		errs = append(errs, fmt.Errorf(`input "workdir": %q is relative; write an absolute path, e.g. "/app"`, spec.Workdir))
+		errs = append(errs, field.Errorf(FieldWorkdir, `%q is relative; write an absolute path, e.g. "/app"`, spec.Workdir))
 	}
 	if strings.ContainsAny(spec.User, " \t\r\n") {
-		errs = append(errs, fmt.Errorf(`input "user": %q has white space; write UID[:GID] or a user name, e.g. "65532:65532"`, spec.User))
+		errs = append(errs, field.Errorf(FieldUser, `%q has white space; write UID[:GID] or a user name, e.g. "65532:65532"`, spec.User))
 	}
 	errs = append(errs, checkEnv(spec.Env)...)
 	ports, perrs := parsePorts(spec.Ports)
@@ -117,7 +112,7 @@ func New(spec Spec, opts ...Option) (*Builder, error) {
 	errs = append(errs, perrs...)
 	for k := range spec.Labels {
 		if strings.TrimSpace(k) == "" {
-			errs = append(errs, errors.New(`input "labels": a label has an empty key; write KEY=VALUE`))
+			errs = append(errs, field.Errorf(FieldLabels, "a label has an empty key; write KEY=VALUE"))
 		}
 	}
 	if pl == nil {
@@ -141,7 +136,7 @@ func New(spec Spec, opts ...Option) (*Builder, error) {
 func (b *Builder) baseOptions(pl *v1.Platform) []imagesource.Option {
 	o := b.opts
 	opts := []imagesource.Option{
-		imagesource.WithField("layers.Spec.Base"),
+		imagesource.WithField(FieldBase),
 		imagesource.WithDir(o.dir),
 		imagesource.WithKinds(imagesource.Scratch, imagesource.Remote, imagesource.Layout, imagesource.Tarball),
 	}
@@ -210,11 +205,11 @@ func checkEnv(env []string) []error {
 		k, _, ok := strings.Cut(e, "=")
 		switch {
 		case !ok || k == "":
-			errs = append(errs, fmt.Errorf(`input "env": %q is not KEY=VALUE; write e.g. "PORT=8000"`, e))
+			errs = append(errs, field.Errorf(FieldEnv, `%q is not KEY=VALUE; write e.g. "PORT=8000"`, e))
 		case strings.ContainsAny(k, " \t\r\n"):
-			errs = append(errs, fmt.Errorf(`input "env": %q has white space in its name; write KEY=VALUE with a plain name`, e))
+			errs = append(errs, field.Errorf(FieldEnv, `%q has white space in its name; write KEY=VALUE with a plain name`, e))
 		case seen[k]:
-			errs = append(errs, fmt.Errorf(`input "env": %s is set twice; keep one %s=`, k, k))
+			errs = append(errs, field.Errorf(FieldEnv, `%s is set twice; keep one %s=`, k, k))
 		}
 		seen[k] = true
 	}
@@ -230,9 +225,9 @@ func parsePorts(list []string) ([]string, []error) {
 		switch {
 		case errors.Is(err, ports.ErrProtocol):
 			_, proto, _ := strings.Cut(p, "/")
-			errs = append(errs, fmt.Errorf(`input "ports": %q has protocol %q; use tcp, udp or sctp, e.g. "53/udp"`, p, strings.ToLower(proto)))
+			errs = append(errs, field.Errorf(FieldPorts, `%q has protocol %q; use tcp, udp or sctp, e.g. "53/udp"`, p, strings.ToLower(proto)))
 		case err != nil || spec.HostPort != "":
-			errs = append(errs, fmt.Errorf(`input "ports": %q is not a port; write a number from 1 to 65535 with an optional /tcp, /udp or /sctp, e.g. "8000"`, p))
+			errs = append(errs, field.Errorf(FieldPorts, `%q is not a port; write a number from 1 to 65535 with an optional /tcp, /udp or /sctp, e.g. "8000"`, p))
 		default:
 			out = append(out, string(spec.Port))
 		}

@@ -539,28 +539,28 @@ func TestNewErrors(t *testing.T) {
 		getenv  func(string) string
 		wantErr []string
 	}{
-		{name: "empty base", spec: layers.Spec{}, wantErr: []string{`input "base": no image given; use "scratch"`}},
-		{name: "bad reference", spec: layers.Spec{Base: "Not A Ref"}, wantErr: []string{`input "base": "Not A Ref" is not an image reference`}},
+		{name: "empty base", spec: layers.Spec{}, wantErr: []string{`layers.Spec.Base: no image given; use "scratch"`}},
+		{name: "bad reference", spec: layers.Spec{Base: "Not A Ref"}, wantErr: []string{`layers.Spec.Base: "Not A Ref" is not an image reference`}},
 		{name: "docker base", spec: layers.Spec{Base: "docker:shop:1"}, wantErr: []string{`docker save shop:1 -o image.tar`}},
 		{name: "layout without index", spec: layers.Spec{Base: "oci:notalayout"}, wantErr: []string{"is not an OCI image layout"}},
 		{name: "layout with bad digest", spec: layers.Spec{Base: "oci:x@sha256:zz"}, wantErr: []string{"has a bad digest"}},
 		{name: "missing tarball", spec: layers.Spec{Base: "tarball:nope.tar"}, wantErr: []string{"nope.tar is not a readable file"}},
 		{name: "missing source", spec: layers.Spec{Base: "scratch", Layers: []layers.Layer{{Source: "dist", Target: "/srv"}}},
-			wantErr: []string{`input "layers": "dist:/srv" has a source that cannot be read`, "build the file first"}},
+			wantErr: []string{`layers.Spec.Layers: "dist:/srv" has a source that cannot be read`, "build the file first"}},
 		{name: "relative target", spec: layers.Spec{Base: "scratch", Layers: []layers.Layer{{Source: "app", Target: "app"}}},
 			wantErr: []string{"relative target"}},
 		{name: "bad ports", spec: layers.Spec{Base: "scratch", Ports: []string{"http", "0", "70000", "53/icmp"}},
 			wantErr: []string{`"http" is not a port`, `"0" is not a port`, `"70000" is not a port`, `"53/icmp" has protocol "icmp"`}},
 		{name: "bad env", spec: layers.Spec{Base: "scratch", Env: []string{"NOVALUE", "=x", "A=1", "A=2", "B C=1"}},
 			wantErr: []string{`"NOVALUE" is not KEY=VALUE`, `"=x" is not KEY=VALUE`, "A is set twice", "white space in its name"}},
-		{name: "relative workdir", spec: layers.Spec{Base: "scratch", Workdir: "app"}, wantErr: []string{`input "workdir": "app" is relative`}},
-		{name: "user with space", spec: layers.Spec{Base: "scratch", User: "app user"}, wantErr: []string{`input "user"`}},
-		{name: "empty label key", spec: layers.Spec{Base: "scratch", Labels: map[string]string{" ": "x"}}, wantErr: []string{`input "labels"`}},
+		{name: "relative workdir", spec: layers.Spec{Base: "scratch", Workdir: "app"}, wantErr: []string{`layers.Spec.Workdir: "app" is relative`}},
+		{name: "user with space", spec: layers.Spec{Base: "scratch", User: "app user"}, wantErr: []string{`layers.Spec.User: "app user" has white space`}},
+		{name: "empty label key", spec: layers.Spec{Base: "scratch", Labels: map[string]string{" ": "x"}}, wantErr: []string{`layers.Spec.Labels: a label has an empty key`}},
 		{name: "bad platform", spec: layers.Spec{Base: "scratch", Platform: "amd64"}, wantErr: []string{`platform "amd64" is not os/arch`}},
 		{name: "bad SOURCE_DATE_EPOCH", spec: layers.Spec{Base: "scratch"}, getenv: func(string) string { return "yesterday" },
 			wantErr: []string{`SOURCE_DATE_EPOCH: "yesterday" is not a number of seconds`}},
 		{name: "every problem at once", spec: layers.Spec{Ports: []string{"x"}, Workdir: "w"},
-			wantErr: []string{`input "base"`, `input "ports"`, `input "workdir"`}},
+			wantErr: []string{`layers.Spec.Base: `, `layers.Spec.Ports: `, `layers.Spec.Workdir: `}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -7,6 +7,8 @@ import (
 	"path"
 	"strconv"
 	"strings"
+
+	"github.com/deploy-action/deploy-action/pkg/field"
 )
 
 // maxID bounds UIDs and GIDs to what every container runtime accepts.
@@ -28,13 +30,14 @@ type Layer struct {
 	UID, GID int
 }
 
-// ParseLayer reads the syntax of the "layers" input and --layers flag:
+// ParseLayer reads the syntax of the action's "layers" input and --layers flag:
 //
 //	SOURCE:TARGET[,mode=0755][,owner=UID[:GID]]
 //
 // In this syntax SOURCE cannot contain ':' and neither part can contain ','
 // (a Layer made in code can). TARGET is an absolute path. Without a GID,
-// owner=UID uses the UID as the GID too.
+// owner=UID uses the UID as the GID too. An error is a *field.Error on
+// FieldLayers.
 func ParseLayer(s string) (Layer, error) {
 	parts := strings.Split(strings.TrimSpace(s), ",")
 	src, dst, ok := strings.Cut(parts[0], ":")
@@ -174,5 +177,5 @@ func parseID(s string) (int, error) {
 }
 
 func layerError(value, problem, fix string) error {
-	return fmt.Errorf("input \"layers\": %q %s; %s", value, problem, fix)
+	return field.Errorf(FieldLayers, "%q %s; %s", value, problem, fix)
 }

@@ -1,6 +1,7 @@
 package layers_test
 
 import (
+	"errors"
 	"os"
 	"testing"
 
@@ -8,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/deploy-action/deploy-action/pkg/build/layers"
+	"github.com/deploy-action/deploy-action/pkg/field"
 )
 
 func mode(m os.FileMode) *os.FileMode { return &m }
@@ -30,7 +32,7 @@ func TestParseLayer(t *testing.T) {
 		{name: "both options, spaces, upper case key", in: " dist : /srv , OWNER=1:2 , mode=0700 ", want: layers.Layer{Source: "dist", Target: "/srv", UID: 1, GID: 2, Mode: mode(0o700)}},
 		{name: "target with colon", in: "a:/x:y", want: layers.Layer{Source: "a", Target: "/x:y"}},
 
-		{name: "empty", in: "", wantErr: `input "layers": "" has no target; write SOURCE:TARGET`},
+		{name: "empty", in: "", wantErr: `layers.Spec.Layers: "" has no target; write SOURCE:TARGET`},
 		{name: "no target", in: "./bin/app", wantErr: "has no target"},
 		{name: "empty source", in: ":/app", wantErr: "has no source"},
 		{name: "empty target", in: "a:", wantErr: "has no target"},
@@ -53,7 +55,10 @@ func TestParseLayer(t *testing.T) {
 			if tc.wantErr != "" {
 				require.Error(t, err)
 				assert.Contains(t, err.Error(), tc.wantErr)
-				assert.Contains(t, err.Error(), `input "layers"`)
+				var fe *field.Error
+				if assert.ErrorAs(t, err, &fe) {
+					assert.Equal(t, layers.FieldLayers, fe.Field)
+				}
 				return
 			}
 			require.NoError(t, err)
@@ -69,7 +74,7 @@ func TestLayerString(t *testing.T) {
 	assert.Equal(t, "bin:/app", layers.Layer{Source: "bin", Target: "/app"}.String())
 }
 
-// FuzzParseLayer checks that no input panics, that errors name the input,
+// FuzzParseLayer checks that no input panics, that errors name the field,
 // and that what parses prints back to the same layer.
 func FuzzParseLayer(f *testing.F) {
 	for _, s := range []string{
@@ -81,8 +86,9 @@ func FuzzParseLayer(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		l, err := layers.ParseLayer(s)
 		if err != nil {
-			if !assert.Contains(t, err.Error(), `input "layers"`) {
-				t.FailNow()
+			var fe *field.Error
+			if !errors.As(err, &fe) || fe.Field != layers.FieldLayers {
+				t.Fatalf("the error is not about %s: %v", layers.FieldLayers, err)
 			}
 			return
 		}
