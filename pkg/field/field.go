@@ -35,3 +35,8 @@ func (n Names) Of(f string) string {
 	}
 	return f
 }
+
+// Map names the fields m holds, each by its value, and no other.
+func Map(m map[string]string) Names {
+	return func(f string) string { return m[f] }
+}

@@ -36,3 +36,10 @@ func TestNames(t *testing.T) {
 	assert.Equal(t, `input "rollback"`, inputs.Of("deploy.Config.Rollback"))
 	assert.Equal(t, "deploy.Config.Prune", inputs.Of("deploy.Config.Prune"), "a field the names lack is named as it is")
 }
+
+func TestMap(t *testing.T) {
+	t.Parallel()
+	n := field.Map(map[string]string{"a.B": "flag --b"})
+	assert.Equal(t, "flag --b", n.Of("a.B"))
+	assert.Equal(t, "a.C", n.Of("a.C"))
+}

@@ -99,15 +99,7 @@ func TestTestFailures(t *testing.T) {
 
 	t.Run("no engine, auto", func(t *testing.T) {
 		t.Parallel()
-		inputs := field.Names(func(f string) string {
-			switch f {
-			case imagetest.FieldDockerHost:
-				return `input "docker-host"`
-			case imagetest.FieldSmokeMode:
-				return `input "smoke"`
-			}
-			return ""
-		})
+		inputs := field.Map(map[string]string{imagetest.FieldDockerHost: `input "docker-host"`, imagetest.FieldSmokeMode: `input "smoke"`})
 		tester, err := imagetest.New(imagetest.Config{}, imagetest.WithDockerHost("unix:///nonexistent/docker.sock"), imagetest.WithFieldNames(inputs))
 		require.NoError(t, err)
 		rep, err := tester.Test(t.Context(), testimage.Server(t), "")

@@ -103,10 +103,8 @@ func TestTags(t *testing.T) {
 }
 
 // inputs names Tags' arguments as the action's inputs do.
-var inputs = field.Names(func(f string) string {
-	return map[string]string{metadata.FieldPolicies: `input "tags"`, metadata.FieldVersion: `input "version"`,
-		metadata.FieldRawTags: `input "raw-tags"`}[f]
-})
+var inputs = field.Map(map[string]string{metadata.FieldPolicies: `input "tags"`, metadata.FieldVersion: `input "version"`,
+	metadata.FieldRawTags: `input "raw-tags"`})
 
 // asInputs tells err as the action does: a field error opens with the input.
 func asInputs(err error) string {

@@ -19,6 +19,7 @@ import (
 	"k8s.io/client-go/kubernetes/scheme"
 
 	"github.com/deploy-action/deploy-action/pkg/apply"
+	"github.com/deploy-action/deploy-action/pkg/field"
 	"github.com/deploy-action/deploy-action/pkg/rollout"
 )
 
@@ -148,7 +149,7 @@ func TestConflictError(t *testing.T) {
 	err := conflictError(apierrors.NewApplyConflict([]metav1.StatusCause{
 		{Type: metav1.CauseTypeFieldManagerConflict, Field: ".data.LOG_LEVEL", Message: `conflict with "ops" using v1`},
 		{Type: metav1.CauseTypeFieldManagerConflict, Field: ".data.WORKERS", Message: `conflict with "hpa-tuner" using v1`},
-	}, "Apply failed with 2 conflicts"), func(f string) string { return map[string]string{FieldForceConflicts: `input "force-conflicts"`}[f] })
+	}, "Apply failed with 2 conflicts"), field.Map(map[string]string{FieldForceConflicts: `input "force-conflicts"`}))
 	var ce *ConflictError
 	require.True(t, errors.As(err, &ce))
 	assert.Len(t, ce.Conflicts, 2)

@@ -21,6 +21,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
 	testingclock "k8s.io/utils/clock/testing"
+
+	"github.com/deploy-action/deploy-action/pkg/field"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -99,7 +101,7 @@ func running(ready bool) func(*corev1.Pod) {
 }
 
 func TestWatchDeadline(t *testing.T) {
-	names := func(f string) string { return map[string]string{FieldTimeout: `input "rollout-timeout"`}[f] }
+	names := field.Map(map[string]string{FieldTimeout: `input "rollout-timeout"`})
 	w := startWatch(t, context.Background(), objects(running(false)), WithTimeout(time.Minute), WithGrace(time.Hour), WithFieldNames(names))
 	w.waitIdle(t)
 	w.clock.Step(59 * time.Second)

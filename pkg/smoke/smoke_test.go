@@ -128,15 +128,7 @@ func loadShared(t *testing.T, api *client.Client, img v1.Image) string {
 }
 
 // inputNames names fields as a command's inputs would.
-var inputNames field.Names = func(f string) string {
-	switch f {
-	case smoke.FieldTimeout:
-		return `input "test-timeout"`
-	case smoke.FieldServices:
-		return `input "services"`
-	}
-	return ""
-}
+var inputNames = field.Map(map[string]string{smoke.FieldTimeout: `input "test-timeout"`, smoke.FieldServices: `input "services"`})
 
 func TestRunFailures(t *testing.T) {
 	t.Parallel()

@@ -7,6 +7,8 @@ import (
 	"github.com/moby/moby/client"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/deploy-action/deploy-action/pkg/field"
 )
 
 func TestNewValidates(t *testing.T) {
@@ -56,7 +58,7 @@ func TestNewValidates(t *testing.T) {
 		{
 			name:    "context is a file, named",
 			req:     Request{ContextDir: filepath.Join(dir, "file-not-a-dir")},
-			options: []Option{WithFieldNames(func(f string) string { return map[string]string{FieldDockerfile: `input "dockerfile"`}[f] })},
+			options: []Option{WithFieldNames(field.Map(map[string]string{FieldDockerfile: `input "dockerfile"`}))},
 			want:    `dockerfile.Request.ContextDir: ` + filepath.Join(dir, "file-not-a-dir") + ` is a file, not a directory; give the directory to build from (and the file as input "dockerfile")`,
 		},
 		{
