@@ -3,7 +3,12 @@
 # kube-apiserver, kube-controller-manager, kube-scheduler and kubectl (k8s.io/kubernetes),
 # etcd and the kwok controller, all six from one module and one `go build`, so the
 # packages they share (client-go, apimachinery, gRPC, protobuf, ...) compile once;
-# then kubeconform, and the JSON schemas kubeconform validates against. A cached component of the right version and inputs is reused
+# then kubeconform, and the JSON schemas kubeconform validates against.
+#
+# The kube module pins every module it shares with deploy-action's own go.mod at the
+# same version, and builds as the tests do (cgo off, no -trimpath), so the packages the
+# two share (about 43 MB of source: client-go, k8s.io/api, gRPC, ...) compile once for
+# both, whichever comes first. `make test` builds this first, beside the setup. A cached component of the right version and inputs is reused
 # at once; a component is built in a scratch directory and renamed into place only
 # when complete, so an interrupted build is never mistaken for a finished one.
 #
@@ -40,6 +45,8 @@ die() {
 source "$(dirname "${BASH_SOURCE[0]}")/../../hack/cache-root.sh"
 
 command -v go >/dev/null || die "go is not installed"
+# As the Makefile builds and tests deploy-action: the compiles they share are cached once.
+export CGO_ENABLED=0
 root=$(cache_root)
 mkdir -p "$root"
 
@@ -138,10 +145,10 @@ build_one() {
 		cd "$here/${moddir[$c]}"
 		export GOFLAGS="${GOFLAGS:+$GOFLAGS }-mod=readonly"
 		if [[ $c == schemas ]]; then
-			go run -trimpath ./schemagen -out "$tmp"
+			go run ./schemagen -out "$tmp"
 		else
 			# shellcheck disable=SC2086 # pkgs is a list of package paths
-			go build -trimpath -ldflags "$(ldflags "$c" "$v")" -o "$tmp/" ${pkgs[$c]}
+			go build -ldflags "$(ldflags "$c" "$v")" -o "$tmp/" ${pkgs[$c]}
 		fi
 	) || die "building $c $v failed"
 	printf '%s' "$s" >"$tmp/.complete"
