@@ -43,8 +43,14 @@ fi
 
 # What the first run has to build, said before it starts.
 plan=()
-[[ -x $DEMO_DIR/bin/deploy-action ]] ||
-	plan+=("deploy-action itself (4 to 5 minutes with empty Go caches, seconds afterwards)")
+missing=$(e2e/cluster/build.sh -c 2>/dev/null | awk '{print $1}' | paste -sd, -) || true
+if [[ ! -x $DEMO_DIR/bin/deploy-action ]]; then
+	if [[ -n $missing ]] && $provision; then
+		plan+=("deploy-action itself (about 2 minutes with empty Go caches, after the control plane, which compiles most of its packages)")
+	else
+		plan+=("deploy-action itself (4 to 5 minutes with empty Go caches, seconds afterwards)")
+	fi
+fi
 if $engine; then
 	"$DOCKER" image inspect "$BASE_IMAGE" >/dev/null 2>&1 || plan+=("the base image $BASE_IMAGE with debootstrap (about 1 minute)")
 elif $provision; then
@@ -52,11 +58,10 @@ elif $provision; then
 fi
 if $engine || $provision; then
 	"$DOCKER" image inspect "$POSTGRES_IMAGE" >/dev/null 2>&1 ||
-		plan+=("PostgreSQL for the shop's smoke run, and the shop (about 3 minutes)")
+		plan+=("PostgreSQL for the shop's smoke run, and the shop (about a minute)")
 fi
-missing=$(e2e/cluster/build.sh -c 2>/dev/null | awk '{print $1}' | paste -sd, -) || true
 if [[ -n $missing ]] && $provision; then
-	plan+=("the test control plane: $missing (15 to 25 minutes on two idle cores, once)")
+	plan+=("the test control plane: $missing (about 15 minutes on two idle cores, once)")
 fi
 if ((${#plan[@]} > 0)); then
 	step plan "this first run builds, once:"

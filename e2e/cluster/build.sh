@@ -140,7 +140,7 @@ build_one() {
 	chmod 755 "$tmp"
 	trap 'rm -rf "$tmp"' EXIT
 	local start=$SECONDS
-	log "building $c $v (cold: minutes; kube about 25 on two idle cores)"
+	log "building $c $v (cold: minutes; kube about 15 on two idle cores)"
 	(
 		cd "$here/${moddir[$c]}"
 		export GOFLAGS="${GOFLAGS:+$GOFLAGS }-mod=readonly"

@@ -12,7 +12,7 @@ CLUSTER_NODES ?= 3
 
 .PHONY: cluster-build cluster-up cluster-down schemas
 
-# The end-to-end tests need the binaries: built once (about 25 minutes on two idle
+# The end-to-end tests need the binaries: built once (about 15 minutes on two idle
 # cores), then found in the cache in a second.
 test-e2e: cluster-build
 
