@@ -15,11 +15,12 @@ modules() {
 }
 ours=$(modules ./...)
 kube=$(cd e2e/cluster/kube && modules tool ./...)
-bad=$(join <(printf '%s\n' "$ours") <(printf '%s\n' "$kube") | awk '$2 != $3')
+shared=$(join <(printf '%s\n' "$ours") <(printf '%s\n' "$kube"))
+bad=$(awk '$2 != $3' <<<"$shared")
 if [[ -n $bad ]]; then
 	printf 'sharecheck: e2e/cluster/kube builds these modules at other versions than go.mod (module, ours, kube):\n%s\n' "$bad" >&2
 	echo 'sharecheck: run `go get module@version` in e2e/cluster/kube (or here, for the higher one), so both build the same' >&2
 	exit 1
 fi
 printf 'sharecheck: %d modules shared with the control plane, all at the same version\n' \
-	"$(join <(printf '%s\n' "$ours") <(printf '%s\n' "$kube") | wc -l)"
+	"$(wc -l <<<"$shared")"

@@ -8,9 +8,11 @@
 # The kube module pins every module it shares with deploy-action's own go.mod at the
 # same version, and builds as the tests do (cgo off, no -trimpath), so the packages the
 # two share (about 43 MB of source: client-go, k8s.io/api, gRPC, ...) compile once for
-# both, whichever comes first. `make test` builds this first, beside the setup. A cached component of the right version and inputs is reused
-# at once; a component is built in a scratch directory and renamed into place only
-# when complete, so an interrupted build is never mistaken for a finished one.
+# both, whichever comes first. `make test` builds this first, beside the setup.
+#
+# A cached component of the right version and inputs is reused at once; a component is
+# built in a scratch directory and renamed into place only when complete, so an
+# interrupted build is never mistaken for a finished one.
 #
 # usage: e2e/cluster/build.sh [-q] [component...]
 #   components: kube kubeconform schemas (default: all, side by side)
