@@ -9,7 +9,9 @@ ARG BUILD_IMAGE=golang:${GO_VERSION}-bookworm
 
 FROM ${BUILD_IMAGE} AS build
 WORKDIR /src
-ENV CGO_ENABLED=0 GOFLAGS=-trimpath
+# The binary is linked stripped (-s -w), so no debug information is compiled either: a
+# tenth off the compile every workflow run pays.
+ENV CGO_ENABLED=0 GOFLAGS="-trimpath -gcflags=all=-dwarf=false"
 COPY go.mod go.sum ./
 RUN --mount=type=cache,target=/go/pkg/mod go mod download
 COPY . .

@@ -13,7 +13,13 @@ MODULE := github.com/deploy-action/deploy-action
 # control plane (e2e/cluster/build.sh): go vet, the unit tests, the end-to-end tests'
 # deploy-action binary and the control plane then share one set of compiled packages.
 # Only the race detector needs cgo; its build is instrumented and shares nothing anyway.
+# No debug information is compiled (-dwarf=false): every binary is linked stripped and no
+# test runs under a debugger, so it was a tenth of every compile spent for nothing. The
+# scripts that compile set the same (hack/goenv.sh).
 export CGO_ENABLED := 0
+ifeq ($(findstring -gcflags=all=-dwarf=false,$(GOFLAGS)),)
+export GOFLAGS += -gcflags=all=-dwarf=false
+endif
 # -race needs cgo and gcc (hack/setup.sh installs it); `make test RACE=` to go without.
 RACE ?= -race
 UNIT_TIMEOUT ?= 20m
@@ -45,8 +51,10 @@ RACE_PKGS = $(addprefix $(MODULE)/,internal/report pkg/mask pkg/internal/imagefs
 NORACE_CONCURRENT = internal/cli internal/demo internal/testenv internal/testimage internal/testimage/server \
 	e2e/kubetest/rollouttest pkg/build/dockerfile pkg/smoke pkg/structure pkg/imagetest pkg/internal/sandbox
 
-# step NAME COMMAND: prints the step, runs it, prints how long it took.
-step = @printf '==> %s\n' '$(1)'; s=$$SECONDS; $(2); printf '==> %s: ok (%ss)\n' '$(1)' $$((SECONDS - s))
+# step NAME COMMAND: prints the step, runs it, prints how long it took and the CPU time
+# the machine used meanwhile (hack/cpu.sh; omitted where it cannot be read).
+step = @printf '==> %s\n' '$(1)'; s=$$SECONDS; c=$$(hack/cpu.sh); $(2); \
+	cpu=$$(hack/cpu.sh "$$c"); printf '==> %s: ok (%ss%s)\n' '$(1)' $$((SECONDS - s)) "$${cpu:+, $$cpu CPU-s}"
 
 # Tools the project pins, built once into the cache.
 TOOLS_BIN ?= $(or $(DEPLOY_ACTION_CACHE),/var/cache/deploy-action)/bin

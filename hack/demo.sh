@@ -17,6 +17,10 @@
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# cgo off and no debug information, as the Makefile and the control plane build: the
+# same compiled packages.
+# shellcheck source=hack/goenv.sh
+source hack/goenv.sh
 GO=${GO:-go}
 DEMO_DIR=${DEMO_DIR:-.cache/demo}
 DOCKER=/usr/bin/docker
@@ -94,8 +98,7 @@ if [[ -n $cluster_pid ]]; then
 fi
 
 s=$SECONDS
-# cgo off, as the Makefile and the control plane build: the same compiled packages.
-CGO_ENABLED=0 "$GO" build -o "$DEMO_DIR/bin/" ./cmd/deploy-action ./e2e/kubetest/cmd/kubetest-cluster
+"$GO" build -o "$DEMO_DIR/bin/" ./cmd/deploy-action ./e2e/kubetest/cmd/kubetest-cluster
 step compile "deploy-action and the cluster launcher ($((SECONDS - s))s)"
 
 args=(demo --summary-file "$DEMO_DIR/summary.md" --summary-file "$DEMO_DIR/summary.html")

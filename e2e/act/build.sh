@@ -50,7 +50,8 @@ if [[ ! -x $dest ]]; then
 	trap 'rm -rf "$tmp"' EXIT
 	start=$SECONDS
 	log "building act $ACT_VERSION (cold: a few minutes)"
-	GOBIN=$tmp GOFLAGS=-trimpath go install -ldflags "-s -w -X main.version=${ACT_VERSION#v}" \
+	# Stripped (-s -w), so no debug information is compiled either (-dwarf=false).
+	GOBIN=$tmp GOFLAGS="-trimpath -gcflags=all=-dwarf=false" go install -ldflags "-s -w -X main.version=${ACT_VERSION#v}" \
 		"github.com/nektos/act@$ACT_VERSION" || die "building act $ACT_VERSION failed"
 	mv "$tmp/act" "$dest"
 	log "built act $ACT_VERSION in $((SECONDS - start))s"

@@ -45,10 +45,11 @@ die() {
 
 # shellcheck source=hack/cache-root.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../../hack/cache-root.sh"
+# As the Makefile builds and tests deploy-action: the compiles they share are cached once.
+# shellcheck source=hack/goenv.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../../hack/goenv.sh"
 
 command -v go >/dev/null || die "go is not installed"
-# As the Makefile builds and tests deploy-action: the compiles they share are cached once.
-export CGO_ENABLED=0
 root=$(cache_root)
 mkdir -p "$root"
 
@@ -99,7 +100,7 @@ stamp() {
 	local dir="$here/${moddir[$c]}"
 	{
 		printf 'component %s\nversion %s\npackages %s\n' "$c" "$v" "${pkgs[$c]}"
-		go env GOVERSION GOOS GOARCH CGO_ENABLED
+		go env GOVERSION GOOS GOARCH CGO_ENABLED GOFLAGS
 		ldflags "$c" "$v"
 		cat "$dir/go.mod" "$dir/go.sum"
 		case $c in
@@ -107,6 +108,20 @@ stamp() {
 		kube) cat "$dir/etcd/"*.go ;;
 		esac
 	} | sha256sum | cut -c1-16
+}
+
+# cpu_ms sets REPLY to the CPU time (user and system) this script's finished children
+# have used, in milliseconds. `times` runs in this shell: a subshell counts only its own.
+cpu_ms() {
+	local f
+	f=$(mktemp)
+	times >"$f"
+	REPLY=$(awk 'NR == 2 {
+		t = 0
+		for (i = 1; i <= 2; i++) { split($i, p, /[ms]/); t += p[1] * 60 + p[2] }
+		printf "%d\n", t * 1000
+	}' "$f")
+	rm -f "$f"
 }
 
 build_one() {
@@ -141,7 +156,9 @@ build_one() {
 	tmp=$(mktemp -d "$root/$c/.building-$v.XXXXXX")
 	chmod 755 "$tmp"
 	trap 'rm -rf "$tmp"' EXIT
-	local start=$SECONDS
+	local start=$SECONDS cpu0
+	cpu_ms
+	cpu0=$REPLY
 	log "building $c $v (cold: minutes; kube about 15 on two idle cores)"
 	(
 		cd "$here/${moddir[$c]}"
@@ -158,7 +175,8 @@ build_one() {
 	mv "$tmp" "$dest"
 	trap - EXIT
 	exec {lock}>&-
-	log "built $c $v in $((SECONDS - start))s"
+	cpu_ms
+	log "built $c $v in $((SECONDS - start))s ($(((REPLY - cpu0) / 1000)) CPU-s)"
 	$quiet || printf '%s %s %s\n' "$c" "$v" "$dest"
 }
 
