@@ -13,8 +13,8 @@ MODULE := github.com/deploy-action/deploy-action
 # control plane (e2e/cluster/build.sh): go vet, the unit tests, the end-to-end tests'
 # deploy-action binary and the control plane then share one set of compiled packages.
 # Only the race detector needs cgo; its build is instrumented and shares nothing anyway.
-# No debug information is compiled (-dwarf=false): every binary is linked stripped and no
-# test runs under a debugger, so it was a tenth of every compile spent for nothing. The
+# No debug information is compiled (-dwarf=false): the programs are linked stripped and test
+# binaries never run under a debugger, so it was a tenth of every compile spent for nothing. The
 # scripts that compile set the same (hack/goenv.sh).
 export CGO_ENABLED := 0
 ifeq ($(findstring -gcflags=all=-dwarf=false,$(GOFLAGS)),)
